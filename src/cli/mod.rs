@@ -1,0 +1,54 @@
+//! Command-line parsing and dispatch. Output to the terminal happens only here
+//! and in the command modules, never in the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod codec_cmds;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Reference client and conformance suite for the DashStream protocol.
+#[derive(Debug, Parser)]
+#[command(name = "dashstream", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode a message given as JSON into a frame (bytes on stdout).
+    Encode(codec_cmds::EncodeArgs),
+    /// Decode a frame into JSON: {"format": ..., "message": ...}.
+    Decode(codec_cmds::DecodeArgs),
+}
+
+/// Exit status for a frame or input that could not be decoded.
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Encode(args) => codec_cmds::encode(args),
+        Command::Decode(args) => codec_cmds::decode(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,105 @@
+//! Codec settings: compression policy, level, threshold, decode cap, legacy mode.
+
+use std::str::FromStr;
+
+/// When the encoder compresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompressionPolicy {
+    /// Compress when the message is at least the threshold *and* the zstd body is smaller.
+    #[default]
+    Auto,
+    /// Always write `0x01` + zstd, whatever the size.
+    Always,
+    /// Never compress: always `0x00` + protobuf.
+    Never,
+}
+
+impl CompressionPolicy {
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
+impl FromStr for CompressionPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            other => Err(format!("unknown compression policy {other:?} (expected auto, always or never)")),
+        }
+    }
+}
+
+/// Settings shared by [`crate::codec::Encoder`] and [`crate::codec::Decoder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecConfig {
+    /// Encoder: when to compress.
+    pub policy: CompressionPolicy,
+    /// Encoder: zstd level (default 3).
+    pub zstd_level: i32,
+    /// Encoder, `auto` only: messages shorter than this (in protobuf bytes) are never compressed.
+    pub compress_threshold: usize,
+    /// Decoder: the most bytes a message may take once decompressed (default 4 MiB).
+    /// Bigger frames fail with `too-large` before that memory is allocated.
+    pub max_decoded_bytes: usize,
+    /// Decoder: accept frames written before the format byte existed (default on).
+    pub legacy: bool,
+}
+
+impl CodecConfig {
+    /// Default zstd level.
+    pub const DEFAULT_LEVEL: i32 = 3;
+    /// Default `auto` threshold in bytes.
+    pub const DEFAULT_THRESHOLD: usize = 512;
+    /// Default decode cap: 4 MiB.
+    pub const DEFAULT_MAX_DECODED: usize = 4 * 1024 * 1024;
+
+    /// Same settings with another policy.
+    pub fn with_policy(mut self, policy: CompressionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Same settings with legacy decoding switched on or off.
+    pub fn with_legacy(mut self, legacy: bool) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
+    /// Same settings with another decode cap.
+    pub fn with_max_decoded_bytes(mut self, cap: usize) -> Self {
+        self.max_decoded_bytes = cap;
+        self
+    }
+
+    /// Same settings with another zstd level.
+    pub fn with_level(mut self, level: i32) -> Self {
+        self.zstd_level = level;
+        self
+    }
+
+    /// Same settings with another `auto` threshold.
+    pub fn with_threshold(mut self, threshold: usize) -> Self {
+        self.compress_threshold = threshold;
+        self
+    }
+}
+
+impl Default for CodecConfig {
+    fn default() -> Self {
+        Self {
+            policy: CompressionPolicy::Auto,
+            zstd_level: Self::DEFAULT_LEVEL,
+            compress_threshold: Self::DEFAULT_THRESHOLD,
+            max_decoded_bytes: Self::DEFAULT_MAX_DECODED,
+            legacy: true,
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Finding a Docker host the way a developer's machine has one.
+//!
+//! Laptops run Docker Desktop, Colima, rootless Docker or Podman; CI runs a
+//! plain `dockerd`. [`discover`] tries, in order, `DOCKER_HOST`, the
+//! `~/.testcontainers.properties` keys `docker.host` and `tc.host`, then the
+//! usual sockets, keeping the first one that answers a `/_ping`. When nothing
+//! answers, the error lists every place tried and why, and how to fix it.
+//! [`ensure_docker_host`] runs it once per process, logs the result once and
+//! points testcontainers at the same host.
+
+mod discovery;
+mod probe;
+
+pub use discovery::{candidates, discover, Candidate, DiscoveryEnv, DockerHostError, FoundHost, Tried};
+pub use probe::{HttpPing, Probe};
+
+use std::sync::OnceLock;
+
+static FOUND: OnceLock<Result<FoundHost, DockerHostError>> = OnceLock::new();
+
+/// Discovers the Docker host once per process (from the real environment),
+/// logs it once, and exports it as `DOCKER_HOST` so testcontainers uses the
+/// same one. Later calls return the cached answer.
+pub fn ensure_docker_host() -> Result<FoundHost, DockerHostError> {
+    FOUND
+        .get_or_init(|| {
+            let result = discover(&DiscoveryEnv::from_process(), &HttpPing::default());
+            match &result {
+                Ok(found) => {
+                    tracing::info!(host = %found.host, source = %found.source, version = %found.version, "docker host found");
+                    if std::env::var("DOCKER_HOST").ok().as_deref() != Some(found.host.as_str()) {
+                        // Done once, before any container starts: testcontainers reads it on first use.
+                        std::env::set_var("DOCKER_HOST", &found.host);
+                    }
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+            result
+        })
+        .clone()
+}
