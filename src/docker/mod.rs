@@ -39,3 +39,6 @@ pub fn ensure_docker_host() -> Result<FoundHost, DockerHostError> {
         })
         .clone()
 }
+
+#[cfg(test)]
+mod tests;

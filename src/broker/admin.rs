@@ -1,0 +1,101 @@
+//! Topic creation and readiness checks shared by the real-Kafka backends.
+//!
+//! Readiness is a condition polled under a deadline (metadata shows the
+//! expected brokers; a new topic has a leader for every partition), never a sleep.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::metadata::Metadata;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+use super::BrokerError;
+
+const POLL: Duration = Duration::from_millis(200);
+
+fn admin(config: &ClientConfig) -> Result<AdminClient<DefaultClientContext>, BrokerError> {
+    config.create().map_err(|e| BrokerError::kafka("creating admin client", e))
+}
+
+async fn metadata(config: &ClientConfig, topic: Option<&str>, timeout: Duration) -> Result<Metadata, KafkaError> {
+    let config = config.clone();
+    let topic = topic.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let client: AdminClient<DefaultClientContext> = config.create()?;
+        client.inner().fetch_metadata(topic.as_deref(), timeout)
+    })
+    .await
+    .expect("metadata task panicked")
+}
+
+/// Waits until the cluster's metadata lists at least `brokers` brokers.
+pub async fn wait_for_brokers(config: &ClientConfig, brokers: usize, deadline: Duration) -> Result<(), BrokerError> {
+    let start = Instant::now();
+    let mut last = String::from("no answer yet");
+    while start.elapsed() < deadline {
+        match metadata(config, None, Duration::from_secs(3)).await {
+            Ok(md) if md.brokers().len() >= brokers => return Ok(()),
+            Ok(md) => last = format!("{} of {brokers} brokers in metadata", md.brokers().len()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(BrokerError::Timeout { what: format!("{brokers} broker(s)"), secs: deadline.as_secs(), last })
+}
+
+/// Creates `topic` (an existing topic is fine) and waits until all its partitions have a leader.
+pub async fn create_topic(
+    config: &ClientConfig,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+    deadline: Duration,
+) -> Result<(), BrokerError> {
+    let start = Instant::now();
+    let client = admin(config)?;
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let mut last;
+    loop {
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
+        match client.create_topics([&new], &opts).await {
+            Ok(results) => match results.into_iter().next() {
+                Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => break,
+                Some(Err((_, code))) => last = format!("create {topic}: {code}"),
+                None => last = "no result".into(),
+            },
+            Err(e) => last = format!("create {topic}: {e}"),
+        }
+        if start.elapsed() > deadline {
+            return Err(BrokerError::Timeout { what: format!("topic {topic} creation"), secs: deadline.as_secs(), last });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    wait_for_leaders(config, topic, partitions, deadline.saturating_sub(start.elapsed())).await
+}
+
+/// Waits until every partition of `topic` has a leader in the metadata.
+pub async fn wait_for_leaders(config: &ClientConfig, topic: &str, partitions: i32, deadline: Duration) -> Result<(), BrokerError> {
+    let start = Instant::now();
+    let mut last = String::from("no answer yet");
+    while start.elapsed() < deadline {
+        match metadata(config, Some(topic), Duration::from_secs(3)).await {
+            Ok(md) => {
+                let ready = md.topics().iter().find(|t| t.name() == topic).map(|t| {
+                    t.error().is_none()
+                        && t.partitions().len() as i32 >= partitions
+                        && t.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none())
+                });
+                if ready == Some(true) {
+                    return Ok(());
+                }
+                last = format!("{topic} not ready in metadata");
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(BrokerError::Timeout { what: format!("leaders for {topic}"), secs: deadline.as_secs(), last })
+}

@@ -1,0 +1,88 @@
+//! An existing Kafka cluster: bootstrap servers plus any librdkafka settings
+//! (SASL, SSL, ...) passed through untouched. No faults: it is not ours to break.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::ClientConfig;
+
+use super::{admin, Broker, BrokerError, BrokerKind, Fault, FaultKind};
+
+/// A cluster someone else runs.
+#[derive(Debug, Clone)]
+pub struct ExternalBroker {
+    bootstrap: String,
+    settings: BTreeMap<String, String>,
+    replication: i32,
+}
+
+impl ExternalBroker {
+    /// `bootstrap` is `host:port[,...]`; `settings` are librdkafka `key=value` pairs.
+    pub fn new(bootstrap: impl Into<String>, settings: BTreeMap<String, String>) -> Self {
+        Self { bootstrap: bootstrap.into(), settings, replication: -1 }
+    }
+
+    /// Parses `-X key=value` style settings.
+    pub fn parse_settings<'a>(pairs: impl IntoIterator<Item = &'a str>) -> Result<BTreeMap<String, String>, BrokerError> {
+        pairs
+            .into_iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| BrokerError::Config(format!("{p:?} is not key=value")))
+            })
+            .collect()
+    }
+
+    /// Replication factor for topics this crate creates (-1: the cluster's default).
+    pub fn with_replication(mut self, replication: i32) -> Self {
+        self.replication = replication;
+        self
+    }
+}
+
+#[async_trait]
+impl Broker for ExternalBroker {
+    fn kind(&self) -> BrokerKind {
+        BrokerKind::External
+    }
+
+    fn describe(&self) -> String {
+        format!("external Kafka at {}", self.bootstrap)
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        self.bootstrap.clone()
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in &self.settings {
+            c.set(k, v);
+        }
+        c
+    }
+
+    fn replication_factor(&self) -> i32 {
+        self.replication
+    }
+
+    fn broker_ids(&self) -> Vec<i32> {
+        Vec::new()
+    }
+
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+        admin::create_topic(&self.client_config(), topic, partitions, self.replication, Duration::from_secs(60)).await
+    }
+
+    fn supported_faults(&self) -> Vec<FaultKind> {
+        Vec::new()
+    }
+
+    async fn inject(&self, fault: &Fault) -> Result<(), BrokerError> {
+        Err(BrokerError::Unsupported { backend: "external", fault: fault.kind() })
+    }
+}

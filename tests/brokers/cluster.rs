@@ -1,0 +1,31 @@
+//! The 3-broker KRaft cluster: RF 3, min.insync.replicas 2.
+
+use std::time::Duration;
+
+use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::{Broker, Fault};
+
+use crate::traffic::{self, unique};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_survives_losing_a_broker_without_losing_acknowledged_records() -> anyhow::Result<()> {
+    let broker = ContainerBroker::cluster(3).await?;
+    assert_eq!(broker.broker_ids(), vec![1, 2, 3]);
+    assert_eq!(broker.replication_factor(), 3);
+    let topic = unique("cluster-loss");
+    broker.create_topic(&topic, 3).await?;
+    let p = traffic::producer(&broker);
+    let mut acked = traffic::produce(&p, &topic, 0, 400).await?;
+    let during = tokio::spawn({
+        let (p, topic) = (p.clone(), topic.clone());
+        async move { traffic::produce(&p, &topic, 400, 700).await }
+    });
+    broker.inject(&Fault::Kill { broker: 2 }).await?;
+    acked.extend(during.await??);
+    acked.extend(traffic::produce(&p, &topic, 700, 1000).await?);
+    assert_eq!(acked.len(), 1000, "with 2 of 3 in sync, acks=all must still succeed");
+    let c = traffic::consumer(&broker, &topic);
+    let seen = traffic::consume_until(&c, &acked, Duration::from_secs(90)).await?;
+    assert!(acked.is_subset(&seen), "acknowledged records lost");
+    Ok(())
+}

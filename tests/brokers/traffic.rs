@@ -1,0 +1,93 @@
+//! Produce numbered records and read them back, with deadlines instead of sleeps.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use dashstream::broker::Broker;
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+
+/// A topic (and group) name unique to this test and run.
+pub fn unique(test: &str) -> String {
+    format!("{test}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+pub fn producer(broker: &dyn Broker) -> FutureProducer {
+    broker
+        .client_config()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", "120000")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer")
+}
+
+pub fn consumer(broker: &dyn Broker, topic: &str) -> StreamConsumer {
+    let c: StreamConsumer = broker
+        .client_config()
+        .set("group.id", unique("group"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "10000")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    c
+}
+
+/// Sends records `from..to` (payload = the number), returns the numbers acknowledged.
+pub async fn produce(p: &FutureProducer, topic: &str, from: u32, to: u32) -> anyhow::Result<BTreeSet<u32>> {
+    let sends = (from..to).map(|i| {
+        let payload = i.to_string();
+        async move {
+            let key = (i % 8).to_string();
+            let rec = FutureRecord::to(topic).payload(&payload).key(&key);
+            p.send(rec, Duration::from_secs(120)).await.map(|_| i).map_err(|(e, _)| e)
+        }
+    });
+    let mut acked = BTreeSet::new();
+    for r in futures::future::join_all(sends).await {
+        acked.insert(r.context("send failed")?);
+    }
+    Ok(acked)
+}
+
+/// Reads until every number in `want` has been seen, or fails at the deadline naming what is missing.
+pub async fn consume_until(c: &StreamConsumer, want: &BTreeSet<u32>, deadline: Duration) -> anyhow::Result<BTreeSet<u32>> {
+    let start = Instant::now();
+    let mut seen = BTreeSet::new();
+    let mut stream = c.stream();
+    while !want.is_subset(&seen) {
+        let left = deadline.checked_sub(start.elapsed()).unwrap_or_default();
+        match tokio::time::timeout(left, stream.next()).await {
+            Ok(Some(Ok(m))) => {
+                let n: u32 = std::str::from_utf8(m.payload().unwrap_or_default())?.parse()?;
+                seen.insert(n);
+            }
+            Ok(Some(Err(e))) => tracing::debug!("consumer: {e}"),
+            Ok(None) => bail!("consumer stream ended"),
+            Err(_) => {
+                let missing: Vec<_> = want.difference(&seen).take(20).collect();
+                bail!("after {deadline:?}: {} of {} records consumed; first missing {missing:?}", want.intersection(&seen).count(), want.len());
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// The full check: create a topic, produce `n`, consume all `n` back.
+pub async fn round_trip(broker: &dyn Broker, test: &str, n: u32) -> anyhow::Result<()> {
+    let topic = unique(test);
+    broker.create_topic(&topic, 3).await?;
+    let p = producer(broker);
+    let acked = produce(&p, &topic, 0, n).await?;
+    assert_eq!(acked.len(), n as usize);
+    let c = consumer(broker, &topic);
+    let seen = consume_until(&c, &acked, Duration::from_secs(60)).await?;
+    assert_eq!(seen, acked);
+    Ok(())
+}
