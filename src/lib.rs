@@ -15,6 +15,7 @@
 pub mod broker;
 pub mod codec;
 pub mod docker;
+pub mod pipeline;
 pub mod sample;
 
 /// Generated from `proto/dashstream.proto` by `build.rs` (protox + prost, no system protoc).

@@ -299,7 +299,13 @@ async fn sweep_orphans_once(docker: &Docker) {
 pub async fn sweep_orphans(docker: &Docker) {
     let filters = HashMap::from([("label".to_string(), vec![OWNER_LABEL.to_string()])]);
     let opts = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    let Ok(list) = docker.list_containers(Some(opts)).await else { return };
+    let list = match docker.list_containers(Some(opts)).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!("could not list containers to sweep orphans: {e}");
+            return;
+        }
+    };
     for c in list {
         let pid = c.labels.as_ref().and_then(|l| l.get(OWNER_LABEL)).and_then(|p| p.parse::<i32>().ok());
         let Some(pid) = pid else { continue };

@@ -34,7 +34,6 @@ pub(crate) fn decompress(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> R
     }
     let declared = zstd_safe::get_frame_content_size(body)
         .map_err(|_| DecodeError::BadZstd("corrupt frame header".into()))?;
-    let _ = dctx.reset(ResetDirective::SessionAndParameters);
     match declared {
         Some(size) if size > cap as u64 => {
             Err(DecodeError::TooLarge(format!("the zstd frame declares {size} bytes of content, over the cap of {cap} bytes")))
@@ -44,6 +43,8 @@ pub(crate) fn decompress(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> R
     }
 }
 
+/// One-shot decompression writes straight into the output, so no window buffer
+/// is allocated and the streaming parameters (window limit) do not apply.
 fn one_shot(dctx: &mut DCtx<'static>, body: &[u8], size: usize) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::with_capacity(size);
     let written = dctx
@@ -57,6 +58,7 @@ fn one_shot(dctx: &mut DCtx<'static>, body: &[u8], size: usize) -> Result<Vec<u8
 
 fn streamed(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
     let window_log = (usize::BITS - cap.max(1).saturating_sub(1).leading_zeros()).clamp(MIN_WINDOW_LOG, MAX_WINDOW_LOG);
+    let _ = dctx.reset(ResetDirective::SessionAndParameters);
     let _ = dctx.set_parameter(DParameter::WindowLogMax(window_log));
     let mut out: Vec<u8> = Vec::with_capacity(STREAM_CHUNK.min(cap.saturating_add(1)));
     let mut input = InBuffer::around(body);

@@ -9,6 +9,7 @@ use crate::traffic::{self, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_survives_losing_a_broker_without_losing_acknowledged_records() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = ContainerBroker::cluster(3).await?;
     assert_eq!(broker.broker_ids(), vec![1, 2, 3]);
     assert_eq!(broker.replication_factor(), 3);

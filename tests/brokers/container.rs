@@ -9,6 +9,7 @@ use crate::traffic::{self, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_round_trips_1000_records() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = ContainerBroker::single().await?;
     assert!(broker.describe().contains("Apache Kafka"));
     for k in [FaultKind::Stop, FaultKind::Start, FaultKind::Pause, FaultKind::Unpause, FaultKind::Kill] {
@@ -19,6 +20,7 @@ async fn container_round_trips_1000_records() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_broker_restarted_mid_stream_keeps_producer_and_consumer_working() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = ContainerBroker::single().await?;
     let bootstrap = broker.bootstrap_servers();
     let topic = unique("container-restart");
@@ -47,6 +49,7 @@ async fn container_broker_restarted_mid_stream_keeps_producer_and_consumer_worki
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_pause_freezes_the_broker_and_unpause_thaws_it() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = ContainerBroker::single().await?;
     let topic = unique("container-pause");
     broker.create_topic(&topic, 1).await?;
@@ -68,6 +71,7 @@ async fn container_pause_freezes_the_broker_and_unpause_thaws_it() -> anyhow::Re
 /// starts the image in use (the official one, or the local build from ci/kafka-image).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn testcontainers_modules_apache_kafka_starts_the_image_unchanged() -> anyhow::Result<()> {
+    traffic::logs();
     use dashstream::broker::external::ExternalBroker;
     use testcontainers::runners::AsyncRunner;
     use testcontainers::ImageExt;

@@ -11,12 +11,14 @@ use crate::traffic::{self, unique};
 
 #[tokio::test]
 async fn mock_round_trips_1000_records() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = MockBroker::start(3)?;
     traffic::round_trip(&broker, "mock-roundtrip", 1000).await
 }
 
 #[tokio::test]
 async fn mock_lists_its_faults() {
+    traffic::logs();
     let broker = MockBroker::start(1).unwrap();
     let f = broker.supported_faults();
     for k in [FaultKind::Down, FaultKind::Up, FaultKind::RequestErrors, FaultKind::RoundTripDelay, FaultKind::LeaderMove] {
@@ -27,6 +29,7 @@ async fn mock_lists_its_faults() {
 
 #[tokio::test]
 async fn mock_round_trip_delay_really_delays() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = MockBroker::start(1)?;
     let topic = unique("mock-rtt");
     broker.create_topic(&topic, 1).await?;
@@ -41,6 +44,7 @@ async fn mock_round_trip_delay_really_delays() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn mock_retriable_request_errors_are_survived_by_the_producer() -> anyhow::Result<()> {
+    traffic::logs();
     let broker = MockBroker::start(1)?;
     let topic = unique("mock-errors");
     broker.create_topic(&topic, 1).await?;

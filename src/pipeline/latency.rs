@@ -1,0 +1,149 @@
+//! End-to-end latency that is never negative.
+//!
+//! Latency = consumer wall clock - producer's `created_at`. Those are two clocks;
+//! when the producer's runs ahead the difference is negative. A negative value
+//! is never recorded as a latency: it counts as clock skew (counter, gauge of
+//! the largest skew seen, a rate-limited "clock skew" warning naming the producer).
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::ratelimit::RateLimitedLog;
+
+/// A wall clock that can be shifted, to simulate a producer whose clock is off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock {
+    offset_ms: i64,
+}
+
+impl WallClock {
+    pub fn with_offset_ms(offset_ms: i64) -> Self {
+        Self { offset_ms }
+    }
+
+    /// Microseconds since the Unix epoch, shifted by the offset.
+    pub fn now_us(&self) -> i64 {
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        real + self.offset_ms * 1000
+    }
+}
+
+/// What one observation was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Latency {
+    /// A real latency.
+    Positive(Duration),
+    /// The producer's clock was ahead by this much: not a latency.
+    Skew(Duration),
+}
+
+/// Classifies `now_us - created_at_us`.
+pub fn classify(created_at_us: i64, now_us: i64) -> Latency {
+    let d = now_us.saturating_sub(created_at_us);
+    if d >= 0 {
+        Latency::Positive(Duration::from_micros(d as u64))
+    } else {
+        Latency::Skew(Duration::from_micros(d.unsigned_abs()))
+    }
+}
+
+/// Keeps latency samples for percentiles, and the skew seen.
+#[derive(Debug, Default)]
+pub struct LatencyStats {
+    inner: Mutex<Inner>,
+    log: RateLimitedLog,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    samples_us: Vec<u64>,
+    negative: u64,
+    max_skew: Duration,
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+impl LatencyStats {
+    /// Records one message; returns what it was. `producer` names it in the skew warning.
+    pub fn record(&self, producer: &str, created_at_us: i64, now_us: i64) -> Latency {
+        let l = classify(created_at_us, now_us);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match l {
+            Latency::Positive(d) => inner.samples_us.push(d.as_micros() as u64),
+            Latency::Skew(d) => {
+                inner.negative += 1;
+                inner.max_skew = inner.max_skew.max(d);
+                drop(inner);
+                self.log.warn(&format!("clock-skew/{producer}"), || {
+                    format!("clock skew: producer {producer} is {:.3} ms ahead of this consumer; latency not recorded", d.as_secs_f64() * 1000.0)
+                });
+            }
+        }
+        l
+    }
+
+    /// Negative latencies seen (clock skew), never put in the histogram.
+    pub fn negative(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).negative
+    }
+
+    /// Largest skew seen.
+    pub fn max_skew(&self) -> Duration {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).max_skew
+    }
+
+    /// p50, p99 and max of the positive latencies, in ms.
+    pub fn percentiles(&self) -> Percentiles {
+        let mut v = self.inner.lock().unwrap_or_else(|p| p.into_inner()).samples_us.clone();
+        percentiles_of(&mut v)
+    }
+}
+
+/// Nearest-rank percentiles of microsecond samples, in ms.
+pub fn percentiles_of(v: &mut [u64]) -> Percentiles {
+    if v.is_empty() {
+        return Percentiles::default();
+    }
+    v.sort_unstable();
+    let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1] as f64 / 1000.0;
+    Percentiles { p50: rank(0.50), p99: rank(0.99), max: *v.last().unwrap() as f64 / 1000.0, count: v.len() as u64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_differences_are_skew_not_latency() {
+        assert_eq!(classify(1_000_000, 1_005_000), Latency::Positive(Duration::from_millis(5)));
+        assert_eq!(classify(1_005_000, 1_000_000), Latency::Skew(Duration::from_millis(5)));
+        let s = LatencyStats::default();
+        s.record("p", 10_000, 5_000);
+        s.record("p", 0, 2_000);
+        assert_eq!(s.negative(), 1);
+        assert_eq!(s.max_skew(), Duration::from_millis(5));
+        assert_eq!(s.percentiles().count, 1);
+        assert!(s.percentiles().p50 >= 0.0);
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        let p = percentiles_of(&mut v);
+        assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
+    }
+
+    #[test]
+    fn offset_clock_is_shifted() {
+        let a = WallClock::default().now_us();
+        let b = WallClock::with_offset_ms(5000).now_us();
+        assert!(b - a >= 4_900_000 && b - a < 6_000_000);
+    }
+}

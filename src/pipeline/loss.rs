@@ -1,0 +1,230 @@
+//! Loss and duplicate detection from the sequences consumers see.
+//!
+//! Every producer session numbers its messages 1, 2, 3, ... The detector keeps
+//! the sequences received per (producer id, session) as a [`RangeSet`].
+//! Messages from different partitions interleave, so a hole is not loss at once:
+//! it is *pending* until the grace period has passed (or the consumer drains),
+//! and only the sequences still missing then are reported lost, as exact ranges.
+//! A sequence seen twice is a duplicate. The detector assumes it sees each
+//! session from its first message (consume from the earliest offset).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::rangeset::RangeSet;
+
+/// One producer session.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamKey {
+    pub producer_id: String,
+    pub session: String,
+}
+
+/// What one message was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// First time this sequence is seen.
+    New,
+    /// Seen before.
+    Duplicate,
+    /// Arrived after its gap was already reported lost.
+    Late,
+}
+
+/// Sequences of one session reported lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostRanges {
+    pub stream: StreamKey,
+    pub ranges: RangeSet,
+}
+
+#[derive(Debug, Default)]
+struct Stream {
+    seen: RangeSet,
+    duplicates: u64,
+    lost: RangeSet,
+    /// Holes noticed and not yet judged: start -> (end, when noticed).
+    pending: BTreeMap<u64, (u64, Instant)>,
+}
+
+/// Tracks every producer session seen by a consumer.
+#[derive(Debug)]
+pub struct LossDetector {
+    grace: Duration,
+    streams: BTreeMap<StreamKey, Stream>,
+}
+
+/// Totals across sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LossSummary {
+    pub received_unique: u64,
+    pub duplicates: u64,
+    pub lost: u64,
+    /// `producer/session: ranges` for every session with losses.
+    pub lost_ranges: Vec<String>,
+}
+
+impl LossDetector {
+    /// A hole becomes lost once it is older than `grace`.
+    pub fn new(grace: Duration) -> Self {
+        Self { grace, streams: BTreeMap::new() }
+    }
+
+    /// Records one received sequence.
+    pub fn observe(&mut self, stream: &StreamKey, sequence: u64, now: Instant) -> Seen {
+        let s = self.streams.entry(stream.clone()).or_default();
+        let prev_max = s.seen.max().unwrap_or(0).max(s.lost.max().unwrap_or(0));
+        if s.lost.contains(sequence) {
+            return if s.seen.insert(sequence) { Seen::Late } else { Seen::Duplicate };
+        }
+        if !s.seen.insert(sequence) {
+            s.duplicates += 1;
+            return Seen::Duplicate;
+        }
+        if sequence > prev_max + 1 {
+            s.pending.insert(prev_max + 1, (sequence - 1, now));
+        }
+        Seen::New
+    }
+
+    /// Holes older than the grace period, now reported lost (each reported once).
+    pub fn overdue(&mut self, now: Instant) -> Vec<LostRanges> {
+        let grace = self.grace;
+        self.judge(|noticed| now.saturating_duration_since(noticed) >= grace)
+    }
+
+    /// Every hole still open, reported lost: call when the consumer has drained.
+    pub fn drain(&mut self) -> Vec<LostRanges> {
+        self.judge(|_| true)
+    }
+
+    fn judge(&mut self, due: impl Fn(Instant) -> bool) -> Vec<LostRanges> {
+        let mut out = Vec::new();
+        for (key, s) in &mut self.streams {
+            let due_starts: Vec<u64> = s.pending.iter().filter(|(_, (_, t))| due(*t)).map(|(&k, _)| k).collect();
+            let mut lost_now = RangeSet::new();
+            for start in due_starts {
+                let (end, _) = s.pending.remove(&start).expect("present");
+                for (a, b) in s.seen.gaps(start, end).ranges() {
+                    lost_now.insert_range(a, b);
+                }
+            }
+            if !lost_now.is_empty() {
+                for (a, b) in lost_now.ranges() {
+                    s.lost.insert_range(a, b);
+                }
+                out.push(LostRanges { stream: key.clone(), ranges: lost_now });
+            }
+        }
+        out
+    }
+
+    /// Totals so far.
+    pub fn summary(&self) -> LossSummary {
+        let mut sum = LossSummary::default();
+        for (k, s) in &self.streams {
+            sum.received_unique += s.seen.len();
+            sum.duplicates += s.duplicates;
+            let still_lost = lost_minus_late(s);
+            sum.lost += still_lost.len();
+            if !still_lost.is_empty() {
+                sum.lost_ranges.push(format!("{}/{}: {}", k.producer_id, k.session, still_lost));
+            }
+        }
+        sum
+    }
+
+    /// Sequences seen for one session.
+    pub fn seen(&self, stream: &StreamKey) -> Option<&RangeSet> {
+        self.streams.get(stream).map(|s| &s.seen)
+    }
+}
+
+fn lost_minus_late(s: &Stream) -> RangeSet {
+    let mut out = RangeSet::new();
+    for (a, b) in s.lost.ranges() {
+        for (x, y) in s.seen.gaps(a, b).ranges() {
+            out.insert_range(x, y);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(p: &str) -> StreamKey {
+        StreamKey { producer_id: p.into(), session: "s".into() }
+    }
+
+    #[test]
+    fn reordering_within_the_grace_period_is_not_loss() {
+        let mut d = LossDetector::new(Duration::from_secs(5));
+        let t = Instant::now();
+        for n in [1, 2, 5, 3, 4, 6] {
+            assert_eq!(d.observe(&key("p"), n, t), Seen::New);
+        }
+        assert!(d.overdue(t + Duration::from_secs(10)).is_empty());
+        assert!(d.drain().is_empty());
+        assert_eq!(d.summary().lost, 0);
+    }
+
+    #[test]
+    fn holes_become_lost_after_the_grace_period_with_exact_ranges() {
+        let mut d = LossDetector::new(Duration::from_secs(5));
+        let t = Instant::now();
+        for n in (1..=10).chain(14..=20).chain([25]) {
+            d.observe(&key("p"), n, t);
+        }
+        d.observe(&key("p"), 12, t); // partly filled later
+        assert!(d.overdue(t + Duration::from_secs(1)).is_empty());
+        let lost = d.overdue(t + Duration::from_secs(6));
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].ranges.to_string(), "11,13,21-24");
+        assert!(d.overdue(t + Duration::from_secs(60)).is_empty(), "reported once");
+        assert_eq!(d.summary().lost, 6);
+        assert_eq!(d.summary().lost_ranges, vec!["p/s: 11,13,21-24".to_string()]);
+    }
+
+    #[test]
+    fn duplicates_are_counted_not_lost() {
+        let mut d = LossDetector::new(Duration::ZERO);
+        let t = Instant::now();
+        for n in [1, 2, 2, 3, 1] {
+            d.observe(&key("p"), n, t);
+        }
+        assert_eq!(d.summary().duplicates, 2);
+        assert_eq!(d.summary().received_unique, 3);
+        assert!(d.drain().is_empty());
+    }
+
+    #[test]
+    fn a_missing_start_of_session_is_lost_on_drain() {
+        let mut d = LossDetector::new(Duration::from_secs(60));
+        d.observe(&key("p"), 4, Instant::now());
+        assert_eq!(d.drain()[0].ranges.to_string(), "1-3");
+    }
+
+    #[test]
+    fn late_arrivals_after_a_loss_report_are_late_and_no_longer_lost() {
+        let mut d = LossDetector::new(Duration::ZERO);
+        let t = Instant::now();
+        d.observe(&key("p"), 1, t);
+        d.observe(&key("p"), 3, t);
+        assert_eq!(d.overdue(t)[0].ranges.to_string(), "2");
+        assert_eq!(d.observe(&key("p"), 2, t), Seen::Late);
+        assert_eq!(d.summary().lost, 0);
+    }
+
+    #[test]
+    fn sessions_are_independent() {
+        let mut d = LossDetector::new(Duration::ZERO);
+        let t = Instant::now();
+        d.observe(&key("a"), 1, t);
+        d.observe(&key("b"), 2, t);
+        let lost = d.drain();
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].stream, key("b"));
+    }
+}
