@@ -16,6 +16,7 @@ mod fault;
 pub mod image;
 pub mod mock;
 mod ports;
+pub mod select;
 
 use std::time::Duration;
 

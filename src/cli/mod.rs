@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod codec_cmds;
+mod pipeline_cmds;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,14 @@ enum Command {
     Encode(codec_cmds::EncodeArgs),
     /// Decode a frame into JSON: {"format": ..., "message": ...}.
     Decode(codec_cmds::DecodeArgs),
+    /// Produce N stamped, encoded messages to a topic.
+    Produce(pipeline_cmds::ProduceArgs),
+    /// Consume a topic: decode, dead-letter, detect loss, measure latency; print the counts as JSON.
+    Consume(pipeline_cmds::ConsumeArgs),
+    /// Produce N messages and consume them back; print the verdict as JSON (exit 0 only on pass).
+    Verify(pipeline_cmds::VerifyArgs),
+    /// Read quality reports and print per-thread aggregates as JSON.
+    Aggregate(pipeline_cmds::AggregateArgs),
 }
 
 /// Exit status for a frame or input that could not be decoded.
@@ -33,6 +42,10 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Encode(args) => codec_cmds::encode(args),
         Command::Decode(args) => codec_cmds::decode(args),
+        Command::Produce(args) => block_on(pipeline_cmds::produce(args)),
+        Command::Consume(args) => block_on(pipeline_cmds::consume(args)),
+        Command::Verify(args) => block_on(pipeline_cmds::verify_cmd(args)),
+        Command::Aggregate(args) => block_on(pipeline_cmds::aggregate(args)),
     };
     match result {
         Ok(code) => code,
@@ -41,6 +54,10 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
 }
 
 fn init_tracing() {

@@ -9,3 +9,25 @@ pub mod loss;
 pub mod metrics;
 pub mod rangeset;
 pub mod ratelimit;
+pub mod consumer;
+pub mod producer;
+
+/// Why the producer or consumer failed as a whole (one message's failure is a `producer::SendError`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    #[error("kafka: {context}: {source}")]
+    Kafka { context: String, source: rdkafka::error::KafkaError },
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl PipelineError {
+    pub(crate) fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        Self::Kafka { context: context.into(), source }
+    }
+}
+pub mod verify;
+pub mod aggregate;

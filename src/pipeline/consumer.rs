@@ -1,0 +1,313 @@
+//! The reference consumer: decodes every record, dead-letters what it cannot,
+//! detects loss and duplicates, measures latency that is never negative.
+//!
+//! At least once: a record's offset is stored only after it was processed
+//! (decoded and handed over, or copied to the dead-letter topic and
+//! acknowledged there); librdkafka commits stored offsets in the background and
+//! [`DashConsumer::finish`] commits the rest. Nothing is dropped silently.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::latency::{Latency, LatencyStats, Percentiles, WallClock};
+use super::loss::{LossDetector, Seen, StreamKey};
+use super::metrics::Metrics;
+use super::producer::set_default;
+use super::ratelimit::RateLimitedLog;
+use super::PipelineError;
+use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
+use crate::proto::Envelope;
+
+/// Record headers the dead-letter copy carries.
+pub mod dlq_headers {
+    pub const TOPIC: &str = "dashstream.origin.topic";
+    pub const PARTITION: &str = "dashstream.origin.partition";
+    pub const OFFSET: &str = "dashstream.origin.offset";
+    pub const ERROR: &str = "dashstream.error";
+    pub const ERROR_KIND: &str = "dashstream.error.kind";
+}
+
+/// Consumer settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub topic: String,
+    pub group: String,
+    /// Where undecodable records go; default `<topic>.dlq`.
+    pub dlq_topic: String,
+    pub codec: CodecConfig,
+    /// How long a hole in a session's sequences may stay open before it is reported lost.
+    pub grace: Duration,
+    pub clock: WallClock,
+}
+
+impl ConsumerSettings {
+    pub fn new(topic: impl Into<String>, group: impl Into<String>) -> Self {
+        let topic = topic.into();
+        Self {
+            dlq_topic: format!("{topic}.dlq"),
+            topic,
+            group: group.into(),
+            codec: CodecConfig::default(),
+            grace: Duration::from_secs(10),
+            clock: WallClock::default(),
+        }
+    }
+}
+
+/// What one record turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Message { envelope: Envelope, format: FrameFormat, seen: Seen, latency: Latency, partition: i32, offset: i64 },
+    DeadLettered { kind: DecodeErrorKind, partition: i32, offset: i64 },
+}
+
+/// Skew seen: messages whose created_at was ahead of this consumer's clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SkewReport {
+    pub count: u64,
+    pub max_ms: f64,
+}
+
+/// Counts of a consumer run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConsumeReport {
+    pub received: u64,
+    pub decoded: u64,
+    pub decoded_by_format: BTreeMap<String, u64>,
+    pub decode_failures: BTreeMap<String, u64>,
+    pub dlq: u64,
+    pub duplicates: u64,
+    pub lost: u64,
+    pub lost_ranges: Vec<String>,
+    /// Negative values that reached the latency figures: 0 by construction.
+    pub negative_latency: u64,
+    pub clock_skew: SkewReport,
+    pub latency_ms: Percentiles,
+    /// Per partition: high watermark minus committed offset, at the last check.
+    pub lag: BTreeMap<i32, i64>,
+}
+
+/// Consumes one topic.
+pub struct DashConsumer {
+    consumer: Arc<StreamConsumer>,
+    dlq: FutureProducer,
+    decoder: Decoder,
+    detector: LossDetector,
+    latency: LatencyStats,
+    metrics: Metrics,
+    log: RateLimitedLog,
+    settings: ConsumerSettings,
+    report: ConsumeReport,
+    last_tick: Instant,
+}
+
+impl DashConsumer {
+    /// Subscribes to `settings.topic` from the earliest offset of a new group.
+    pub fn new(client: &ClientConfig, settings: ConsumerSettings, metrics: Metrics) -> Result<Self, PipelineError> {
+        let mut cfg = client.clone();
+        cfg.set("group.id", &settings.group);
+        cfg.set("enable.auto.offset.store", "false");
+        set_default(&mut cfg, "enable.auto.commit", "true");
+        set_default(&mut cfg, "auto.commit.interval.ms", "1000");
+        set_default(&mut cfg, "auto.offset.reset", "earliest");
+        set_default(&mut cfg, "session.timeout.ms", "10000");
+        // Latency matters more than fetch efficiency here: do not park fetches for 500 ms.
+        set_default(&mut cfg, "fetch.wait.max.ms", "50");
+        let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
+        consumer.subscribe(&[&settings.topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
+        let mut pcfg = client.clone();
+        set_default(&mut pcfg, "enable.idempotence", "true");
+        set_default(&mut pcfg, "acks", "all");
+        let dlq: FutureProducer = pcfg.create().map_err(|e| PipelineError::kafka("creating dead-letter producer", e))?;
+        Ok(Self {
+            consumer: Arc::new(consumer),
+            dlq,
+            decoder: Decoder::new(settings.codec.clone()),
+            detector: LossDetector::new(settings.grace),
+            latency: LatencyStats::default(),
+            metrics,
+            log: RateLimitedLog::default(),
+            settings,
+            report: ConsumeReport::default(),
+            last_tick: Instant::now(),
+        })
+    }
+
+    /// The next record, processed; `None` if none arrived within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Result<Option<Event>, PipelineError> {
+        self.tick();
+        let consumer = self.consumer.clone();
+        let msg = match tokio::time::timeout(timeout, consumer.recv()).await {
+            Err(_) => return Ok(None),
+            Ok(Err(e)) => {
+                self.log.warn("consumer-error", || format!("consumer error (retrying): {e}"));
+                return Ok(None);
+            }
+            Ok(Ok(m)) => m,
+        };
+        let (partition, offset) = (msg.partition(), msg.offset());
+        let topic = msg.topic().to_string();
+        self.report.received += 1;
+        self.metrics.received.with_label_values(&[&topic]).inc();
+        let payload = msg.payload().unwrap_or_default();
+        let event = match self.decoder.decode(payload) {
+            Ok(decoded) => self.accept(decoded.message, decoded.format, partition, offset),
+            Err(err) => {
+                let kind = err.kind();
+                self.report.decode_failures.entry(kind.as_str().to_string()).and_modify(|n| *n += 1).or_insert(1);
+                self.metrics.decode_failures.with_label_values(&[kind.as_str()]).inc();
+                self.log.warn(kind.as_str(), || format!("undecodable record {topic}/{partition}@{offset} sent to {}: {err}", self.settings.dlq_topic));
+                let headers = OwnedHeaders::new()
+                    .insert(Header { key: dlq_headers::TOPIC, value: Some(topic.as_str()) })
+                    .insert(Header { key: dlq_headers::PARTITION, value: Some(&partition.to_string()) })
+                    .insert(Header { key: dlq_headers::OFFSET, value: Some(&offset.to_string()) })
+                    .insert(Header { key: dlq_headers::ERROR, value: Some(&err.to_string()) })
+                    .insert(Header { key: dlq_headers::ERROR_KIND, value: Some(kind.as_str()) });
+                let mut record = FutureRecord::to(&self.settings.dlq_topic).payload(payload).headers(headers);
+                if let Some(k) = msg.key() {
+                    record = record.key(k);
+                }
+                self.dlq
+                    .send(record, Duration::from_secs(30))
+                    .await
+                    .map_err(|(e, _)| PipelineError::kafka(format!("copying {topic}/{partition}@{offset} to the dead-letter topic"), e))?;
+                self.report.dlq += 1;
+                self.metrics.dlq.inc();
+                Event::DeadLettered { kind, partition, offset }
+            }
+        };
+        // Processed: only now may the offset be committed.
+        self.consumer.store_offset_from_message(&msg).map_err(|e| PipelineError::kafka("storing offset", e))?;
+        Ok(Some(event))
+    }
+
+    fn accept(&mut self, envelope: Envelope, format: FrameFormat, partition: i32, offset: i64) -> Event {
+        self.report.decoded += 1;
+        *self.report.decoded_by_format.entry(format.as_str().to_string()).or_default() += 1;
+        self.metrics.decoded.with_label_values(&[format.as_str()]).inc();
+        if format.is_legacy() {
+            self.log.warn(format.as_str(), || format!("{format} frame decoded (a producer without format byte is still running)"));
+        }
+        let header = envelope.header.clone().unwrap_or_default();
+        let latency = self.latency.record(&header.producer_id, header.created_at_us, self.settings.clock.now_us());
+        match latency {
+            Latency::Positive(d) => self.metrics.latency.observe(d.as_secs_f64()),
+            Latency::Skew(d) => {
+                self.metrics.latency_negative.inc();
+                let max = self.latency.max_skew().max(d).as_secs_f64();
+                self.metrics.clock_skew.set(max);
+            }
+        }
+        let key = StreamKey { producer_id: header.producer_id, session: header.producer_session };
+        let seen = self.detector.observe(&key, header.sequence, Instant::now());
+        if seen == Seen::Duplicate {
+            self.metrics.duplicates.inc();
+        }
+        Event::Message { envelope, format, seen, latency, partition, offset }
+    }
+
+    /// Judges holes older than the grace period (called by `next`, at most once a second).
+    fn tick(&mut self) {
+        if self.last_tick.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_tick = Instant::now();
+        let lost = self.detector.overdue(Instant::now());
+        self.count_lost(lost);
+    }
+
+    fn count_lost(&mut self, lost: Vec<super::loss::LostRanges>) {
+        for l in lost {
+            let n = l.ranges.len();
+            self.metrics.lost.inc_by(n);
+            tracing::warn!(producer = %l.stream.producer_id, session = %l.stream.session, "lost {n} messages: sequences {}", l.ranges);
+        }
+    }
+
+    /// Current lag per assigned partition (high watermark minus committed offset), also exported.
+    pub async fn update_lag(&mut self) -> Result<BTreeMap<i32, i64>, PipelineError> {
+        let consumer = self.consumer.clone();
+        let topic = self.settings.topic.clone();
+        let lag = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
+            let assignment = consumer.assignment()?;
+            let committed = consumer.committed_offsets(assignment, Duration::from_secs(5))?;
+            let mut lag = BTreeMap::new();
+            for el in committed.elements_for_topic(&topic) {
+                let (_, high) = consumer.fetch_watermarks(&topic, el.partition(), Duration::from_secs(5))?;
+                let done = match el.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                };
+                lag.insert(el.partition(), (high - done).max(0));
+            }
+            Ok(lag)
+        })
+        .await
+        .expect("lag task panicked")
+        .map_err(|e| PipelineError::kafka("measuring consumer lag", e))?;
+        for (p, l) in &lag {
+            self.metrics.consumer_lag.with_label_values(&[&self.settings.topic, &p.to_string()]).set(*l);
+        }
+        self.report.lag = lag.clone();
+        Ok(lag)
+    }
+
+    /// Counts so far (holes still within the grace period are not yet lost).
+    pub fn report(&self) -> ConsumeReport {
+        let mut r = self.report.clone();
+        let sum = self.detector.summary();
+        r.duplicates = sum.duplicates;
+        r.lost = sum.lost;
+        r.lost_ranges = sum.lost_ranges;
+        r.clock_skew = SkewReport { count: self.latency.negative(), max_ms: self.latency.max_skew().as_secs_f64() * 1000.0 };
+        r.latency_ms = self.latency.percentiles();
+        r
+    }
+
+    /// The loss detector, for callers that check sessions themselves.
+    pub fn detector(&self) -> &LossDetector {
+        &self.detector
+    }
+
+    /// Drained: every open hole is lost now. Commits stored offsets and returns the final counts.
+    pub async fn finish(mut self) -> Result<ConsumeReport, PipelineError> {
+        let lost = self.detector.drain();
+        self.count_lost(lost);
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => {}
+            Err(e) => return Err(PipelineError::kafka("committing offsets", e)),
+        }
+        let _ = self.update_lag().await;
+        Ok(self.report())
+    }
+
+    /// Polls until the group has given this consumer its partitions (so that
+    /// latency measured afterwards is not the group join), or fails at the deadline.
+    /// Records that arrive meanwhile are processed and returned.
+    pub async fn wait_for_assignment(&mut self, deadline: Duration) -> Result<Vec<Event>, PipelineError> {
+        let start = Instant::now();
+        let mut events = Vec::new();
+        while self.consumer.assignment().map(|a| a.count() == 0).unwrap_or(true) {
+            if start.elapsed() > deadline {
+                return Err(PipelineError::Unreachable(format!("no partitions assigned to group {} within {deadline:?}", self.settings.group)));
+            }
+            if let Some(ev) = self.next(Duration::from_millis(100)).await? {
+                events.push(ev);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Seeks nothing, just exposes the topic-partition list assigned (for tests and reports).
+    pub fn assignment(&self) -> Result<TopicPartitionList, PipelineError> {
+        self.consumer.assignment().map_err(|e| PipelineError::kafka("reading assignment", e))
+    }
+}
