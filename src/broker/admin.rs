@@ -55,6 +55,12 @@ pub async fn create_topic(
     deadline: Duration,
 ) -> Result<(), BrokerError> {
     let start = Instant::now();
+    // Listing all topics (not asking for this one) never triggers auto-creation.
+    if let Ok(md) = metadata(config, None, Duration::from_secs(10)).await {
+        if md.topics().iter().any(|t| t.name() == topic && t.partitions().len() as i32 >= partitions) {
+            return wait_for_leaders(config, topic, partitions, deadline).await;
+        }
+    }
     let client = admin(config)?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let mut last;

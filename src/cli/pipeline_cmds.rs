@@ -230,6 +230,10 @@ async fn consume_loop(
     mut on: impl FnMut(&Event),
     mut progress: impl FnMut(&DashConsumer),
 ) -> anyhow::Result<()> {
+    // The idle clock starts once the group has assigned partitions, not before.
+    for ev in c.wait_for_assignment(Duration::from_secs(60)).await? {
+        on(&ev);
+    }
     let mut last = Instant::now();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);

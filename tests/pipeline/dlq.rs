@@ -1,0 +1,88 @@
+//! Poison records go to the dead-letter topic byte for byte, with their origin;
+//! legacy frames are decoded and counted as legacy; the consumer keeps going.
+
+use std::time::{Duration, Instant};
+
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
+use dashstream::codec::{CodecConfig, CompressionPolicy, Encoder};
+use dashstream::pipeline::consumer::{dlq_headers, ConsumerSettings, DashConsumer, Event};
+use dashstream::pipeline::metrics::Metrics;
+use dashstream::sample;
+use futures::StreamExt;
+use prost::Message as _;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+
+use crate::support::{logs, unique};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_records_land_in_the_dlq_with_their_origin_and_the_consumer_keeps_going() -> anyhow::Result<()> {
+    logs();
+    let broker = MockBroker::start(1)?;
+    let topic = unique("dlq");
+    broker.create_topic(&topic, 1).await?;
+    broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    // Records as another client (kcat, the console producer) might write them.
+    let plain: FutureProducer = broker.client_config().create()?;
+    let good = |seq| sample::node_finished(sample::header("other-client", "s", seq, 1), "n", 5);
+    let mut enc = Encoder::new(CodecConfig::default().with_policy(CompressionPolicy::Always));
+    let records: Vec<(Vec<u8>, Option<&str>)> = vec![
+        (enc.encode(&good(1))?.bytes, None),
+        (b"hello from the console producer".to_vec(), Some("bad-protobuf")),
+        (good(2).encode_to_vec(), None),                                   // legacy raw
+        (zstd::bulk::compress(&good(3).encode_to_vec(), 3)?, None),        // legacy zstd
+        (vec![0x01, 0x28, 0xb5, 0x2f, 0xfd, 0x00], Some("bad-zstd")),
+        (vec![], Some("empty")),
+        (vec![0x07, 0x09], Some("unknown-format")), // field 0: no protobuf starts so
+        (enc.encode(&good(4))?.bytes, None),
+    ];
+    for (payload, _) in &records {
+        plain.send(FutureRecord::<(), _>::to(&topic).payload(payload), Duration::from_secs(10)).await.map_err(|(e, _)| e)?;
+    }
+    let mut c = DashConsumer::new(&broker.client_config(), ConsumerSettings::new(&topic, unique("g")), Metrics::new())?;
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while events.len() < records.len() && Instant::now() < deadline {
+        if let Some(e) = c.next(Duration::from_millis(200)).await? {
+            events.push(e);
+        }
+    }
+    assert_eq!(events.len(), records.len(), "the consumer kept going past every poison record");
+    let report = c.finish().await?;
+    assert_eq!(report.dlq, 4);
+    assert_eq!(report.decoded, 4);
+    assert_eq!(report.decoded_by_format.get("legacy-raw"), Some(&1));
+    assert_eq!(report.decoded_by_format.get("legacy-zstd"), Some(&1));
+    assert_eq!(report.decoded_by_format.get("zstd"), Some(&2));
+    for kind in ["bad-protobuf", "bad-zstd", "empty", "unknown-format"] {
+        assert_eq!(report.decode_failures.get(kind), Some(&1), "{kind}");
+    }
+    for (e, (_, kind)) in events.iter().zip(&records) {
+        match (e, kind) {
+            (Event::DeadLettered { kind: k, .. }, Some(want)) => assert_eq!(k.as_str(), *want),
+            (Event::Message { .. }, None) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    // The DLQ holds the exact bytes, with origin headers.
+    let dlq: StreamConsumer = broker.client_config().set("group.id", unique("dlq-reader")).set("auto.offset.reset", "earliest").create()?;
+    dlq.subscribe(&[&format!("{topic}.dlq")])?;
+    let poison: Vec<_> = records.iter().enumerate().filter(|(_, (_, k))| k.is_some()).collect();
+    let mut stream = dlq.stream();
+    for (offset, (payload, kind)) in poison {
+        let m = tokio::time::timeout(Duration::from_secs(30), stream.next()).await?.expect("stream open")?;
+        assert_eq!(m.payload().unwrap_or_default(), payload.as_slice(), "byte for byte");
+        let headers = m.headers().expect("headers");
+        let get = |k: &str| headers.iter().find(|h| h.key == k).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).to_string());
+        assert_eq!(get(dlq_headers::TOPIC).as_deref(), Some(topic.as_str()));
+        assert_eq!(get(dlq_headers::PARTITION).as_deref(), Some("0"));
+        assert_eq!(get(dlq_headers::OFFSET), Some(offset.to_string()));
+        assert_eq!(get(dlq_headers::ERROR_KIND).as_deref(), *kind);
+        assert!(get(dlq_headers::ERROR).unwrap().starts_with(kind.unwrap()));
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The reference pipeline against real brokers: verify, clock skew, dead letters,
+//! loss ranges, metrics endpoint, unreachable brokers, the CLI.
+
+mod cli;
+mod dlq;
+mod loss;
+mod metrics;
+mod support;
+mod verify;
