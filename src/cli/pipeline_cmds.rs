@@ -148,7 +148,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     if let Some(id) = args.producer_id {
         settings.producer_id = id;
     }
-    let producer = DashProducer::new(&s.broker.client_config(), settings, s.metrics.clone())?;
+    let producer = std::sync::Arc::new(DashProducer::new(&s.broker.client_config(), settings, s.metrics.clone())?);
     let mut progress = Progress::new();
     let (mut acked, mut failed, mut raw, mut wire) = (0u64, 0u64, 0u64, 0u64);
     let mut failures = Vec::new();
@@ -166,11 +166,12 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             sample::chunk(probe, args.size).payload
         };
         let env = producer.stamp(payload.expect("sample has a payload"), &format!("run-{}", i / 100), &thread);
-        let p = &producer;
-        pending.push_back(async move { p.send(&env).await });
+        let p = producer.clone();
+        // Spawned, so the record is handed to librdkafka now, not when the queue is next polled.
+        pending.push_back(tokio::spawn(async move { p.send(&env).await }));
         while pending.len() >= 256 || (i + 1 == args.count && !pending.is_empty()) {
             use futures::StreamExt;
-            match pending.next().await.expect("non-empty") {
+            match pending.next().await.expect("non-empty").expect("send task panicked") {
                 Ok(a) => {
                     acked += 1;
                     raw += a.raw_len as u64;

@@ -229,7 +229,8 @@ async fn produce_all(
         let seq = envelope.header.as_ref().map(|h| h.sequence).unwrap_or(0);
         sent_at.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, Instant::now());
         let p = producer.clone();
-        in_flight.push(async move { p.send(&envelope).await });
+        // Spawned, so the record is handed to librdkafka now, not when the set is next polled.
+        in_flight.push(tokio::spawn(async move { p.send(&envelope).await }));
     }
     while let Some(r) = in_flight.next().await {
         collect(Some(r), &acked, &failures, &mut report);
@@ -240,8 +241,9 @@ async fn produce_all(
 
 type SendOutcome = Result<super::producer::Ack, super::producer::SendError>;
 
-fn collect(r: Option<SendOutcome>, acked: &Mutex<RangeSet>, failures: &Mutex<Vec<String>>, report: &mut CompressionReport) {
+fn collect(r: Option<Result<SendOutcome, tokio::task::JoinError>>, acked: &Mutex<RangeSet>, failures: &Mutex<Vec<String>>, report: &mut CompressionReport) {
     let Some(result) = r else { return };
+    let result = result.expect("send task panicked");
     match result {
         Ok(ack) => {
             report.raw_bytes += ack.raw_len as u64;
