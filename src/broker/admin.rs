@@ -94,7 +94,7 @@ pub async fn wait_for_leaders(config: &ClientConfig, topic: &str, partitions: i3
                         && t.partitions().len() as i32 >= partitions
                         && t.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none())
                 });
-                if ready == Some(true) {
+                if ready == Some(true) && offsets_answer(config, topic, partitions).await {
                     return Ok(());
                 }
                 last = format!("{topic} not ready in metadata");
@@ -104,4 +104,18 @@ pub async fn wait_for_leaders(config: &ClientConfig, topic: &str, partitions: i3
         tokio::time::sleep(POLL).await;
     }
     Err(BrokerError::Timeout { what: format!("leaders for {topic}"), secs: deadline.as_secs(), last })
+}
+
+/// Whether every partition's leader answers an offset lookup (ListOffsets). A
+/// consumer that joins before that gets a failed lookup and librdkafka retries
+/// it only 500 ms later, which would show up as latency.
+async fn offsets_answer(config: &ClientConfig, topic: &str, partitions: i32) -> bool {
+    let config = config.clone();
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let Ok(c) = config.create::<rdkafka::consumer::BaseConsumer>() else { return false };
+        (0..partitions).all(|p| rdkafka::consumer::Consumer::fetch_watermarks(&c, &topic, p, Duration::from_secs(2)).is_ok())
+    })
+    .await
+    .unwrap_or(false)
 }

@@ -9,6 +9,7 @@
 //! points testcontainers at the same host.
 
 mod discovery;
+pub mod fake;
 mod probe;
 
 pub use discovery::{candidates, discover, Candidate, DiscoveryEnv, DockerHostError, FoundHost, Tried};

@@ -1,30 +1,15 @@
 //! Discovery with fake home directories and socket files: no real Docker needed.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use super::*;
 
-/// A fake Docker daemon on a unix socket that answers `/_ping` and `/version`.
 fn fake_daemon(path: &Path) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let listener = UnixListener::bind(path).unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            let mut line = String::new();
-            let _ = BufReader::new(&s).read_line(&mut line);
-            let body = if line.contains("/version") { r#"{"Version":"99.0-fake"}"# } else { "OK" };
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-        }
-    });
+    fake::daemon(path).unwrap();
 }
 
-/// A socket file that exists but where nobody listens (a stopped Colima, say).
 fn dead_socket(path: &Path) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    drop(UnixListener::bind(path).unwrap());
+    fake::dead_socket(path).unwrap();
 }
 
 struct Fake {

@@ -120,6 +120,7 @@ impl DashConsumer {
         set_default(&mut cfg, "session.timeout.ms", "10000");
         // Latency matters more than fetch efficiency here: do not park fetches for 500 ms.
         set_default(&mut cfg, "fetch.wait.max.ms", "50");
+        set_default(&mut cfg, "fetch.error.backoff.ms", "50");
         let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
         consumer.subscribe(&[&settings.topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
         let mut pcfg = client.clone();
@@ -193,7 +194,8 @@ impl DashConsumer {
         *self.report.decoded_by_format.entry(format.as_str().to_string()).or_default() += 1;
         self.metrics.decoded.with_label_values(&[format.as_str()]).inc();
         if format.is_legacy() {
-            self.log.warn(format.as_str(), || format!("{format} frame decoded (a producer without format byte is still running)"));
+            // Counted by format (metrics, report); not a warning: legacy frames are valid.
+            tracing::debug!(%format, "legacy frame decoded");
         }
         let header = envelope.header.clone().unwrap_or_default();
         let latency = self.latency.record(&header.producer_id, header.created_at_us, self.settings.clock.now_us());

@@ -64,6 +64,7 @@ struct Inner {
 /// Percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Percentiles {
+    pub min: f64,
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
@@ -113,7 +114,13 @@ pub fn percentiles_of(v: &mut [u64]) -> Percentiles {
     }
     v.sort_unstable();
     let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1] as f64 / 1000.0;
-    Percentiles { p50: rank(0.50), p99: rank(0.99), max: *v.last().unwrap() as f64 / 1000.0, count: v.len() as u64 }
+    Percentiles {
+        min: v[0] as f64 / 1000.0,
+        p50: rank(0.50),
+        p99: rank(0.99),
+        max: *v.last().unwrap() as f64 / 1000.0,
+        count: v.len() as u64,
+    }
 }
 
 #[cfg(test)]

@@ -125,6 +125,18 @@ impl DashProducer {
         })
     }
 
+    /// Waits until the broker has answered with metadata for this producer's
+    /// topic, so that the first messages do not carry the connection time.
+    pub async fn connect(&self, timeout: Duration) -> Result<(), PipelineError> {
+        let producer = self.producer.clone();
+        let topic = self.settings.topic.clone();
+        tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
+            .await
+            .expect("metadata task panicked")
+            .map(|_| ())
+            .map_err(|e| PipelineError::kafka("connecting the producer", e))
+    }
+
     /// This run's session id (new on every start).
     pub fn session(&self) -> &str {
         &self.session

@@ -116,6 +116,7 @@ pub async fn verify(
     let mut consumer = DashConsumer::new(&client, ConsumerSettings::new(&topic, group), metrics.clone())?;
 
     consumer.wait_for_assignment(opts.connect_timeout).await?;
+    producer.connect(opts.connect_timeout).await?;
 
     let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let acked: Arc<Mutex<RangeSet>> = Arc::default();

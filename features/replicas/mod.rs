@@ -1,0 +1,67 @@
+//! The five bugs the original pipeline shipped with, kept alive as deliberately
+//! broken pipelines. Test-only: compiled into the `conformance` test runner,
+//! never into the library or the binary. The runner proves that each one turns
+//! its scenario red; a scenario that cannot fail is a defect.
+
+mod dropping_consumer;
+mod guessing_consumer;
+mod noop_compression;
+mod plain_consumer;
+mod skew_blind_latency;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::steps::pipeline::Pipeline;
+use crate::steps::reference::Reference;
+
+/// A broken variant and the feature that must catch it.
+pub struct Replica {
+    pub name: &'static str,
+    pub bug: &'static str,
+    pub feature: &'static str,
+    pub pipeline: Arc<dyn Pipeline>,
+    /// Where the hygiene scenarios look (the ignored-test replica points them at itself).
+    pub scan_roots: Option<Vec<PathBuf>>,
+}
+
+pub fn all() -> Vec<Replica> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features/replicas");
+    vec![
+        Replica {
+            name: "guessing-consumer",
+            bug: "the consumer always tries zstd first and falls back, with a warning per message",
+            feature: "decompression.feature",
+            pipeline: Arc::new(guessing_consumer::GuessingConsumer),
+            scan_roots: None,
+        },
+        Replica {
+            name: "skew-blind-latency",
+            bug: "latency computed from the producer's and consumer's clocks as if they agreed",
+            feature: "latency.feature",
+            pipeline: Arc::new(skew_blind_latency::SkewBlindLatency),
+            scan_roots: None,
+        },
+        Replica {
+            name: "ignored-test",
+            bug: "a Kafka test marked #[ignore]",
+            feature: "test_hygiene.feature",
+            pipeline: Arc::new(Reference),
+            scan_roots: Some(vec![here.join("ignored_test")]),
+        },
+        Replica {
+            name: "dropping-consumer",
+            bug: "the consumer drops undecodable messages without counting them",
+            feature: "dead_letters.feature",
+            pipeline: Arc::new(dropping_consumer::DroppingConsumer),
+            scan_roots: None,
+        },
+        Replica {
+            name: "noop-compression",
+            bug: "the producer's compression flag does nothing",
+            feature: "compression.feature",
+            pipeline: Arc::new(noop_compression::NoopCompression),
+            scan_roots: None,
+        },
+    ]
+}

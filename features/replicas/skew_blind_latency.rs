@@ -1,0 +1,47 @@
+//! Bug 2: latency = consumer clock - producer clock, taken as is. When the
+//! producer's clock runs ahead the "latency" is negative, and it is recorded.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dashstream::broker::Broker;
+use dashstream::codec::{CodecConfig, Decoder};
+use dashstream::pipeline::latency::{percentiles_of, WallClock};
+use dashstream::pipeline::metrics::Metrics;
+
+use super::plain_consumer::{self, count};
+use crate::steps::pipeline::{Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
+use crate::steps::reference::Reference;
+
+pub struct SkewBlindLatency;
+
+#[async_trait]
+impl Pipeline for SkewBlindLatency {
+    fn name(&self) -> &str {
+        "replica: skew-blind latency"
+    }
+
+    async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, _: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>> {
+        let mut decoder = Decoder::new(CodecConfig::default());
+        let mut samples: Vec<i64> = Vec::new();
+        plain_consumer::spawn(broker, topic, group, Box::new(move |payload, out| {
+            if let Ok(d) = decoder.decode(payload) {
+                out.report.decoded += 1;
+                count(&mut out.report.decoded_by_format, d.format.as_str());
+                let created = d.message.header.map(|h| h.created_at_us).unwrap_or(0);
+                samples.push(WallClock::default().now_us() - created);
+                let negative = samples.iter().filter(|s| **s < 0).count() as u64;
+                out.report.negative_latency = negative;
+                let mut pos: Vec<u64> = samples.iter().map(|s| s.unsigned_abs()).collect();
+                let mut p = percentiles_of(&mut pos);
+                p.min = *samples.iter().min().unwrap_or(&0) as f64 / 1000.0;
+                out.report.latency_ms = p;
+            }
+        }))
+        .await
+    }
+
+    async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome> {
+        Reference.produce(broker, topic, plan, metrics).await
+    }
+}

@@ -1,0 +1,83 @@
+//! The pipeline a scenario exercises, as a trait, so that the suite can run
+//! against the reference implementation or against a deliberately broken one
+//! (the bug replicas in `features/replicas/`, test-only).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashstream::broker::Broker;
+use dashstream::codec::CompressionPolicy;
+use dashstream::pipeline::consumer::ConsumeReport;
+use dashstream::pipeline::metrics::Metrics;
+use dashstream::pipeline::rangeset::RangeSet;
+
+/// What a producer is asked to send.
+#[derive(Debug, Clone)]
+pub struct ProducePlan {
+    pub count: u64,
+    pub size: usize,
+    pub policy: CompressionPolicy,
+    pub clock_offset_ms: i64,
+    /// Messages per second, 0 for as fast as acknowledged.
+    pub rate: f64,
+    /// Sequences stamped but never sent (simulated loss on the way).
+    pub removed: RangeSet,
+    /// Sequences sent twice (simulated redelivery).
+    pub twice: RangeSet,
+    /// Random bytes instead of text (does not compress).
+    pub incompressible: bool,
+}
+
+impl ProducePlan {
+    pub fn new(count: u64) -> Self {
+        Self {
+            count,
+            size: 600,
+            policy: CompressionPolicy::Auto,
+            clock_offset_ms: 0,
+            rate: 0.0,
+            removed: RangeSet::new(),
+            twice: RangeSet::new(),
+            incompressible: false,
+        }
+    }
+}
+
+/// What the producer saw.
+#[derive(Debug, Clone, Default)]
+pub struct ProduceOutcome {
+    pub producer_id: String,
+    pub session: String,
+    /// Records handed to Kafka (removed ones are not; twice-sent ones count twice).
+    pub sent: u64,
+    pub acked: u64,
+    pub raw_bytes: u64,
+    pub wire_bytes: u64,
+    pub compressed: u64,
+    /// Largest (frame length - protobuf length) over all messages.
+    pub max_growth: i64,
+}
+
+/// What the consumer saw.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumeOutcome {
+    pub report: ConsumeReport,
+    /// Warning lines about decoding (failures, fallbacks).
+    pub decode_warnings: u64,
+}
+
+/// A consumer running in the background since the scenario started.
+#[async_trait]
+pub trait RunningConsumer: Send {
+    /// Reads until `expected` records arrived (or nothing came for `idle`), then drains and reports.
+    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome>;
+}
+
+/// A DashStream producer + consumer implementation under test.
+#[async_trait]
+pub trait Pipeline: Send + Sync {
+    fn name(&self) -> &str;
+    async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, metrics: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>>;
+    async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome>;
+}

@@ -1,0 +1,133 @@
+//! The reference pipeline: `dashstream`'s own producer and consumer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use dashstream::broker::Broker;
+use dashstream::codec::CodecConfig;
+use dashstream::pipeline::consumer::{ConsumerSettings, DashConsumer};
+use dashstream::pipeline::latency::WallClock;
+use dashstream::pipeline::metrics::Metrics;
+use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
+use dashstream::proto::envelope::Payload;
+use dashstream::sample;
+use tokio::sync::watch;
+
+use super::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
+
+/// The shipped implementation.
+#[derive(Debug, Default)]
+pub struct Reference;
+
+/// Payload of `size` protobuf bytes: text (compressible) or noise (not).
+pub fn payload(seq: u64, size: usize, incompressible: bool) -> Payload {
+    let mut env = sample::chunk(sample::header("", "", seq, 0), size);
+    if incompressible {
+        if let Some(Payload::Chunk(c)) = &mut env.payload {
+            let mut x = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            c.content = (0..c.content.chars().count())
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'!' + (x % 90) as u8)
+                })
+                .collect();
+        }
+    }
+    env.payload.expect("chunk has a payload")
+}
+
+pub async fn pace(start: Instant, i: u64, rate: f64) {
+    if rate > 0.0 {
+        tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate)).into()).await;
+    }
+}
+
+#[async_trait]
+impl Pipeline for Reference {
+    fn name(&self) -> &str {
+        "reference"
+    }
+
+    async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, metrics: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>> {
+        let mut settings = ConsumerSettings::new(topic, group);
+        settings.grace = Duration::from_secs(60);
+        let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics)?;
+        consumer.wait_for_assignment(Duration::from_secs(60)).await?;
+        let (tx, mut rx) = watch::channel(None::<(u64, Duration)>);
+        let task = tokio::spawn(async move {
+            let mut last = Instant::now();
+            loop {
+                let got = consumer.next(Duration::from_millis(100)).await?;
+                if got.is_some() {
+                    last = Instant::now();
+                }
+                if rx.has_changed().is_err() {
+                    anyhow::bail!("scenario ended without reading the consumer's results");
+                }
+                let target = *rx.borrow_and_update();
+                if let Some((expected, idle)) = target {
+                    if consumer.report().received >= expected || last.elapsed() >= idle {
+                        break;
+                    }
+                }
+            }
+            let warnings: u64 = consumer.report().decode_failures.values().sum();
+            let report = consumer.finish().await?;
+            Ok::<_, anyhow::Error>(ConsumeOutcome { report, decode_warnings: warnings })
+        });
+        Ok(Box::new(Running { tx, task }))
+    }
+
+    async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome> {
+        let mut settings = ProducerSettings::new(topic);
+        settings.producer_id = format!("scenario-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        settings.codec = CodecConfig::default().with_policy(plan.policy);
+        settings.clock = WallClock::with_offset_ms(plan.clock_offset_ms);
+        let producer = Arc::new(DashProducer::new(&broker.client_config(), settings, metrics)?);
+        producer.connect(Duration::from_secs(30)).await?;
+        let mut out = ProduceOutcome { producer_id: producer.producer_id().into(), session: producer.session().into(), ..Default::default() };
+        let mut sends = Vec::new();
+        let start = Instant::now();
+        for i in 0..plan.count {
+            pace(start, i, plan.rate).await;
+            let env = producer.stamp(payload(i + 1, plan.size, plan.incompressible), "run-1", &format!("thread-{}", i % 5));
+            let seq = i + 1;
+            if plan.removed.contains(seq) {
+                continue;
+            }
+            let copies = if plan.twice.contains(seq) { 2 } else { 1 };
+            for _ in 0..copies {
+                let p = producer.clone();
+                let env = env.clone();
+                sends.push(tokio::spawn(async move { p.send(&env).await }));
+                out.sent += 1;
+            }
+        }
+        for s in sends {
+            let ack = s.await??;
+            out.acked += 1;
+            out.raw_bytes += ack.raw_len as u64;
+            out.wire_bytes += ack.wire_len as u64;
+            out.compressed += u64::from(ack.format == dashstream::codec::FrameFormat::Zstd);
+            out.max_growth = out.max_growth.max(ack.wire_len as i64 - ack.raw_len as i64);
+        }
+        producer.flush(Duration::from_secs(10))?;
+        Ok(out)
+    }
+}
+
+struct Running {
+    tx: watch::Sender<Option<(u64, Duration)>>,
+    task: tokio::task::JoinHandle<anyhow::Result<ConsumeOutcome>>,
+}
+
+#[async_trait]
+impl RunningConsumer for Running {
+    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome> {
+        let _ = self.tx.send(Some((expected, idle)));
+        self.task.await?
+    }
+}

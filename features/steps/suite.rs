@@ -1,0 +1,237 @@
+//! Running the conformance suite on one or more backends, concurrently, and
+//! writing the reports: JUnit XML and Cucumber JSON per backend, plus one
+//! Markdown and one self-contained HTML report with every scenario's evidence.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cucumber::event::ScenarioFinished;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::writer::{self, Stats as _};
+use cucumber::tag::Ext as _;
+use cucumber::{World as _, WriterExt as _};
+use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::external::ExternalBroker;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
+
+use super::evidence::{self, ScenarioRecord};
+use super::pipeline::Pipeline;
+use super::world::{DashWorld, SuiteEnv};
+
+/// What to run.
+pub struct SuiteOptions {
+    /// `mock`, `container`, `cluster` or `external`.
+    pub backends: Vec<String>,
+    /// Bootstrap servers and librdkafka settings for `external`.
+    pub external: Option<(String, BTreeMap<String, String>)>,
+    /// Cucumber tag expression, e.g. `not @fault`.
+    pub tags: Option<String>,
+    pub report_dir: PathBuf,
+    pub features: PathBuf,
+    pub pipeline: Arc<dyn Pipeline>,
+    pub scan_roots: Vec<PathBuf>,
+    pub concurrency: usize,
+    /// Goes into report file names: `reference`, or a replica's name.
+    pub label: String,
+}
+
+/// One backend's outcome.
+#[derive(Debug, Clone)]
+pub struct BackendResult {
+    pub backend: String,
+    pub broker: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub failed_run: bool,
+    /// The backend could not even start (no Docker host, ...).
+    pub error: Option<String>,
+    /// Cucumber's console output.
+    pub console: String,
+    pub seconds: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteResult {
+    pub backends: Vec<BackendResult>,
+    pub records: Vec<ScenarioRecord>,
+}
+
+impl SuiteResult {
+    pub fn passed(&self) -> bool {
+        !self.backends.is_empty() && self.backends.iter().all(|b| b.error.is_none() && !b.failed_run && b.failed == 0 && b.skipped == 0)
+    }
+
+    /// One line per backend; the first says which broker ran.
+    pub fn summary(&self) -> Vec<String> {
+        self.backends
+            .iter()
+            .map(|b| match &b.error {
+                Some(e) => format!("{}: could not start: {}", b.backend, e.lines().next().unwrap_or_default()),
+                None => format!(
+                    "{}: {} — {} scenarios passed, {} failed, {} skipped in {:.1} s",
+                    b.backend, b.broker, b.passed, b.failed, b.skipped, b.seconds
+                ),
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn start_backend(name: &str, opts: &SuiteOptions) -> Result<Arc<dyn Broker>, String> {
+    Ok(match name {
+        "mock" => Arc::new(MockBroker::start(3).map_err(|e| e.to_string())?),
+        "container" => Arc::new(ContainerBroker::single().await.map_err(|e| e.to_string())?),
+        "cluster" => Arc::new(ContainerBroker::cluster(3).await.map_err(|e| e.to_string())?),
+        "external" => {
+            let (bootstrap, settings) = opts.external.clone().ok_or("the external backend needs --bootstrap")?;
+            Arc::new(ExternalBroker::new(bootstrap, settings))
+        }
+        other => return Err(format!("unknown backend {other}")),
+    })
+}
+
+/// Scenarios tagged `@<backend>-only` run on that backend only.
+fn wanted(backend: &str, tags: &[&String], filter: Option<&TagOperation>) -> bool {
+    let only: Vec<&str> = tags.iter().filter_map(|t| t.strip_suffix("-only")).collect();
+    if !only.is_empty() && !only.contains(&backend) {
+        return false;
+    }
+    filter.is_none_or(|f| f.eval(tags.iter().map(|t| t.as_str())))
+}
+
+async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Vec<ScenarioRecord>) {
+    let started = Instant::now();
+    let mut result = BackendResult {
+        backend: backend.clone(),
+        broker: String::new(),
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        failed_run: true,
+        error: None,
+        console: String::new(),
+        seconds: 0.0,
+    };
+    let broker = match start_backend(&backend, opts).await {
+        Ok(b) => b,
+        Err(e) => {
+            result.error = Some(e);
+            return (result, Vec::new());
+        }
+    };
+    result.broker = broker.describe();
+    let records: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
+    let env = Arc::new(SuiteEnv {
+        backend: backend.clone(),
+        broker: broker.clone(),
+        pipeline: opts.pipeline.clone(),
+        scan_roots: opts.scan_roots.clone(),
+    });
+    let console = SharedBuf::default();
+    let stem = format!("{}-{}", opts.label, backend);
+    let (junit, json) = match (
+        std::fs::File::create(opts.report_dir.join(format!("junit-{stem}.xml"))),
+        std::fs::File::create(opts.report_dir.join(format!("cucumber-{stem}.json"))),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            result.error = Some(format!("cannot write reports in {}: {e}", opts.report_dir.display()));
+            return (result, Vec::new());
+        }
+    };
+    let filter = match opts.tags.as_deref().map(str::parse::<TagOperation>).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            result.error = Some(format!("bad tag expression: {e}"));
+            return (result, Vec::new());
+        }
+    };
+    let before_env = env.clone();
+    let after_records = records.clone();
+    let after_backend = backend.clone();
+    let writer = DashWorld::cucumber()
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .max_concurrent_scenarios(opts.concurrency)
+        .fail_on_skipped()
+        .before(move |_, _, _, w| {
+            w.env = Some(before_env.clone());
+            Box::pin(async {})
+        })
+        .after(move |feature, _, scenario, finished, w| {
+            let (status, error) = match finished {
+                ScenarioFinished::StepPassed => ("passed", None),
+                ScenarioFinished::StepSkipped => ("skipped", Some("a step did not run (undefined or skipped)".to_string())),
+                ScenarioFinished::StepFailed(_, _, e) => ("failed", Some(e.to_string())),
+                ScenarioFinished::BeforeHookFailed(_) => ("failed", Some("before hook failed".to_string())),
+            };
+            let evidence = w.as_deref().map(evidence::collect).unwrap_or_default();
+            if let Some(w) = w {
+                w.consumer = None; // stops a consumer that a failed scenario left running
+            }
+            after_records.lock().unwrap_or_else(|p| p.into_inner()).push(ScenarioRecord {
+                backend: after_backend.clone(),
+                feature: feature.name.clone(),
+                scenario: scenario.name.clone(),
+                status: status.to_string(),
+                error,
+                evidence,
+            });
+            Box::pin(async {})
+        })
+        .with_writer(
+            writer::Basic::raw(console.clone(), writer::Coloring::Never, 0)
+                .summarized()
+                .tee::<DashWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<DashWorld, _>(writer::Json::for_tee(json))
+                .normalized(),
+        )
+        .filter_run(opts.features.clone(), move |feature, rule, scenario| {
+            let tags: Vec<&String> = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
+            wanted(&backend, &tags, filter.as_ref())
+        })
+        .await;
+    result.failed_run = writer.execution_has_failed();
+    let recs = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    result.passed = recs.iter().filter(|r| r.status == "passed").count();
+    result.failed = recs.iter().filter(|r| r.status == "failed").count();
+    result.skipped = recs.iter().filter(|r| r.status == "skipped").count();
+    result.console = String::from_utf8_lossy(&console.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    result.seconds = started.elapsed().as_secs_f64();
+    drop(env);
+    drop(broker); // removes the container, inside the runtime
+    (result, recs)
+}
+
+/// Runs every backend concurrently and writes the reports.
+pub async fn run(opts: &SuiteOptions) -> SuiteResult {
+    let _ = std::fs::create_dir_all(&opts.report_dir);
+    let runs = opts.backends.iter().map(|b| run_backend(b.clone(), opts));
+    let mut out = SuiteResult::default();
+    for (r, recs) in futures::future::join_all(runs).await {
+        out.backends.push(r);
+        out.records.extend(recs);
+    }
+    out.records.sort_by(|a, b| (&a.backend, &a.feature, &a.scenario).cmp(&(&b.backend, &b.feature, &b.scenario)));
+    let summary = out.summary();
+    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.md", opts.label)), evidence::markdown(&out.records, &summary));
+    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.html", opts.label)), evidence::html(&out.records, &summary));
+    out
+}

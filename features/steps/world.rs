@@ -1,0 +1,102 @@
+//! The World: one scenario's state. It owns (a share of) a broker backend,
+//! the pipeline under test, its topic, and the evidence the report shows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dashstream::broker::Broker;
+use dashstream::docker::fake::FakeMachine;
+use dashstream::docker::{DockerHostError, FoundHost};
+use dashstream::pipeline::metrics::Metrics;
+
+use super::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, RunningConsumer};
+
+/// What every scenario of one run shares: the backend, the pipeline, where to scan.
+pub struct SuiteEnv {
+    /// `mock` or `container` (or `external`).
+    pub backend: String,
+    pub broker: Arc<dyn Broker>,
+    pub pipeline: Arc<dyn Pipeline>,
+    /// Roots whose Rust sources the test-hygiene scenarios parse.
+    pub scan_roots: Vec<PathBuf>,
+}
+
+/// One scenario's state.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct DashWorld {
+    pub env: Option<Arc<SuiteEnv>>,
+    pub topic: String,
+    pub group: String,
+    pub metrics: Metrics,
+    pub consumer: Option<Box<dyn RunningConsumer>>,
+    pub produced: Vec<ProduceOutcome>,
+    /// DashStream messages written by other (legacy) clients.
+    pub legacy_sent: u64,
+    /// Records that are not DashStream messages: (bytes, partition, offset).
+    pub poison: Vec<(Vec<u8>, i32, i64)>,
+    pub consumed: Option<ConsumeOutcome>,
+    pub clock_offset_ms: i64,
+    /// Free-form evidence lines for scenarios without traffic.
+    pub notes: Vec<String>,
+    pub machine: Option<FakeMachine>,
+    pub docker_host: Option<String>,
+    pub discovery: Option<Result<FoundHost, DockerHostError>>,
+    pub scan: Option<super::hygiene::Scan>,
+    pub nested_failed: Option<bool>,
+}
+
+impl std::fmt::Debug for DashWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashWorld")
+            .field("backend", &self.env.as_ref().map(|e| e.backend.clone()))
+            .field("topic", &self.topic)
+            .field("produced", &self.produced)
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DashWorld {
+    fn new() -> Self {
+        Self {
+            env: None,
+            topic: String::new(),
+            group: String::new(),
+            metrics: Metrics::new(),
+            consumer: None,
+            produced: Vec::new(),
+            legacy_sent: 0,
+            poison: Vec::new(),
+            consumed: None,
+            clock_offset_ms: 0,
+            notes: Vec::new(),
+            machine: None,
+            docker_host: None,
+            discovery: None,
+            scan: None,
+            nested_failed: None,
+        }
+    }
+
+    pub fn env(&self) -> &Arc<SuiteEnv> {
+        self.env.as_ref().expect("the suite sets the environment before each scenario")
+    }
+
+    pub fn broker(&self) -> Arc<dyn Broker> {
+        self.env().broker.clone()
+    }
+
+    /// Everything sent to the topic that the consumer should see.
+    pub fn expected_records(&self) -> u64 {
+        self.produced.iter().map(|p| p.sent).sum::<u64>() + self.legacy_sent + self.poison.len() as u64
+    }
+
+    pub fn consumed(&self) -> &ConsumeOutcome {
+        self.consumed.as_ref().expect("a step 'the consumer has caught up' comes first")
+    }
+
+    pub fn total<F: Fn(&ProduceOutcome) -> u64>(&self, f: F) -> u64 {
+        self.produced.iter().map(f).sum()
+    }
+}
