@@ -2,6 +2,10 @@
 
 mod cli;
 
+/// The conformance suite's step definitions, shared with `cargo test --test conformance`.
+#[path = "../features/steps/mod.rs"]
+mod steps;
+
 fn main() -> std::process::ExitCode {
     cli::run()
 }

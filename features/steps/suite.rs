@@ -64,7 +64,8 @@ pub struct SuiteResult {
 
 impl SuiteResult {
     pub fn passed(&self) -> bool {
-        !self.backends.is_empty() && self.backends.iter().all(|b| b.error.is_none() && !b.failed_run && b.failed == 0 && b.skipped == 0)
+        let ran: usize = self.backends.iter().map(|b| b.passed + b.failed + b.skipped).sum();
+        ran > 0 && self.backends.iter().all(|b| b.error.is_none() && !b.failed_run && b.failed == 0 && b.skipped == 0)
     }
 
     /// One line per backend; the first says which broker ran.
@@ -168,7 +169,6 @@ async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Ve
     let after_records = records.clone();
     let after_backend = backend.clone();
     let writer = DashWorld::cucumber()
-        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .max_concurrent_scenarios(opts.concurrency)
         .fail_on_skipped()
         .before(move |_, _, _, w| {
@@ -189,7 +189,11 @@ async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Ve
             after_records.lock().unwrap_or_else(|p| p.into_inner()).push(ScenarioRecord {
                 backend: after_backend.clone(),
                 feature: feature.name.clone(),
-                scenario: scenario.name.clone(),
+                scenario: if scenario.examples.is_empty() {
+                    scenario.name.clone()
+                } else {
+                    format!("{} (example, line {})", scenario.name, scenario.position.line)
+                },
                 status: status.to_string(),
                 error,
                 evidence,
@@ -203,6 +207,8 @@ async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Ve
                 .tee::<DashWorld, _>(writer::Json::for_tee(json))
                 .normalized(),
         )
+        // After with_writer (which resets it): never parse the process's own arguments.
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .filter_run(opts.features.clone(), move |feature, rule, scenario| {
             let tags: Vec<&String> = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
             wanted(&backend, &tags, filter.as_ref())

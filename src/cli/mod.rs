@@ -2,6 +2,7 @@
 //! and in the command modules, never in the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod check;
 mod codec_cmds;
 mod pipeline_cmds;
 
@@ -31,6 +32,8 @@ enum Command {
     Verify(pipeline_cmds::VerifyArgs),
     /// Read quality reports and print per-thread aggregates as JSON.
     Aggregate(pipeline_cmds::AggregateArgs),
+    /// Run the conformance suite (the Gherkin features) and write the reports.
+    Check(check::CheckArgs),
 }
 
 /// Exit status for a frame or input that could not be decoded.
@@ -46,6 +49,7 @@ pub fn run() -> ExitCode {
         Command::Consume(args) => block_on(pipeline_cmds::consume(args)),
         Command::Verify(args) => block_on(pipeline_cmds::verify_cmd(args)),
         Command::Aggregate(args) => block_on(pipeline_cmds::aggregate(args)),
+        Command::Check(args) => block_on(check::check(args)),
     };
     match result {
         Ok(code) => code,

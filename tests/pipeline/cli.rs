@@ -72,3 +72,28 @@ fn produce_then_aggregate_on_an_external_broker_address() {
     assert_eq!(c["received"], 100);
     assert_eq!(c["lost"], 0);
 }
+
+#[test]
+fn check_runs_the_suite_on_the_embedded_broker_and_writes_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let out = dashstream(&["check", "--broker", "mock", "--tags", "not @fault", "--report", report.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary = stdout.lines().skip_while(|l| !l.is_empty()).find(|l| !l.is_empty()).unwrap_or_default();
+    assert!(summary.starts_with("mock: librdkafka"), "first summary line names the broker: {summary:?}");
+    for f in ["report-reference.md", "report-reference.html", "junit-reference-mock.xml", "cucumber-reference-mock.json"] {
+        let text = std::fs::read_to_string(report.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(text.len() > 500, "{f} is nearly empty");
+    }
+    let html = std::fs::read_to_string(report.join("report-reference.html")).unwrap();
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained");
+    assert!(html.contains("dead-lettered 3"), "evidence in the report");
+}
+
+#[test]
+fn check_with_nothing_selected_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dashstream(&["check", "--broker", "mock", "--tags", "@no-such-tag", "--report", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
