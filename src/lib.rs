@@ -15,6 +15,7 @@
 pub mod broker;
 pub mod codec;
 pub mod docker;
+pub mod faults;
 pub mod pipeline;
 pub mod sample;
 

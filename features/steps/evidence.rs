@@ -46,7 +46,7 @@ pub struct ScenarioRecord {
 pub fn collect(w: &DashWorld) -> Evidence {
     let mut e = Evidence { notes: w.notes.clone(), ..Default::default() };
     if let Some(env) = &w.env {
-        e.broker = env.broker.describe();
+        e.broker = w.broker().describe();
         e.pipeline = env.pipeline.name().to_string();
     }
     e.sent = w.total(|p| p.sent) + w.legacy_sent + w.poison.len() as u64;

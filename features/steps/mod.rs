@@ -5,6 +5,7 @@
 pub mod check_steps;
 pub mod docker_steps;
 pub mod evidence;
+pub mod fault_steps;
 pub mod hygiene;
 pub mod pipeline;
 pub mod reference;

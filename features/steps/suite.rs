@@ -185,6 +185,7 @@ async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Ve
             let evidence = w.as_deref().map(evidence::collect).unwrap_or_default();
             if let Some(w) = w {
                 w.consumer = None; // stops a consumer that a failed scenario left running
+                w.own_broker = None; // removes the scenario's own container now, not at the end of the run
             }
             after_records.lock().unwrap_or_else(|p| p.into_inner()).push(ScenarioRecord {
                 backend: after_backend.clone(),

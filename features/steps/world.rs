@@ -44,6 +44,9 @@ pub struct DashWorld {
     pub discovery: Option<Result<FoundHost, DockerHostError>>,
     pub scan: Option<super::hygiene::Scan>,
     pub nested_failed: Option<bool>,
+    /// A broker only this scenario uses (fault scenarios must not hit others).
+    pub own_broker: Option<Arc<dyn Broker>>,
+    pub verdict: Option<dashstream::faults::Verdict>,
 }
 
 impl std::fmt::Debug for DashWorld {
@@ -76,6 +79,8 @@ impl DashWorld {
             discovery: None,
             scan: None,
             nested_failed: None,
+            own_broker: None,
+            verdict: None,
         }
     }
 
@@ -84,7 +89,7 @@ impl DashWorld {
     }
 
     pub fn broker(&self) -> Arc<dyn Broker> {
-        self.env().broker.clone()
+        self.own_broker.clone().unwrap_or_else(|| self.env().broker.clone())
     }
 
     /// Everything sent to the topic that the consumer should see.

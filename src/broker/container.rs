@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use testcontainers::bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use testcontainers::bollard::query_parameters::{KillContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions};
 use testcontainers::bollard::Docker;
 use testcontainers::core::{ContainerPort, WaitFor};
@@ -45,6 +46,8 @@ struct Node {
     id: i32,
     container_id: String,
     host_port: u16,
+    /// The Docker network the node's ports are published on.
+    network: String,
     _handle: Handle,
 }
 
@@ -89,10 +92,11 @@ impl ContainerBroker {
             .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
             .with_env_var("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
             .with_env_var("KAFKA_HEAP_OPTS", HEAP)
+            .with_cap_add("NET_ADMIN")
             .with_label(OWNER_LABEL, std::process::id().to_string())
             .with_startup_timeout(STARTUP_TIMEOUT);
         let handle = request.start().await.map_err(|source| BrokerError::Start { image: image.to_string(), source })?;
-        let node = Node { id: 1, container_id: handle.id().to_string(), host_port, _handle: Handle::Module(handle) };
+        let node = Node { id: 1, container_id: handle.id().to_string(), host_port, network: "bridge".into(), _handle: Handle::Module(handle) };
         let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO };
         admin::wait_for_brokers(&broker.client_config(), 1, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
@@ -145,6 +149,7 @@ impl ContainerBroker {
                 .with_network(network.clone())
                 .with_container_name(name)
                 .with_mapped_port(port, ContainerPort::Tcp(9092))
+                .with_cap_add("NET_ADMIN")
                 .with_label(OWNER_LABEL, std::process::id().to_string())
                 .with_startup_timeout(STARTUP_TIMEOUT);
             for (k, v) in env {
@@ -157,7 +162,13 @@ impl ContainerBroker {
         let mut first_error = None;
         for r in results {
             match r {
-                Ok((id, host_port, h)) => nodes.push(Node { id, container_id: h.id().to_string(), host_port, _handle: Handle::Generic(h) }),
+                Ok((id, host_port, h)) => nodes.push(Node {
+                    id,
+                    container_id: h.id().to_string(),
+                    host_port,
+                    network: network.clone(),
+                    _handle: Handle::Generic(h),
+                }),
                 Err(source) => first_error = first_error.or(Some(source)),
             }
         }
@@ -251,7 +262,16 @@ impl Broker for ContainerBroker {
     }
 
     fn supported_faults(&self) -> Vec<FaultKind> {
-        vec![FaultKind::Stop, FaultKind::Start, FaultKind::Kill, FaultKind::Pause, FaultKind::Unpause]
+        vec![
+            FaultKind::Stop,
+            FaultKind::Start,
+            FaultKind::Kill,
+            FaultKind::Pause,
+            FaultKind::Unpause,
+            FaultKind::Disconnect,
+            FaultKind::Reconnect,
+            FaultKind::PacketLoss,
+        ]
     }
 
     async fn inject(&self, fault: &Fault) -> Result<(), BrokerError> {
@@ -284,8 +304,90 @@ impl Broker for ContainerBroker {
                 self.docker.unpause_container(&node.container_id).await.map_err(docker_err)?;
                 self.wait_node_answers(node).await
             }
+            Fault::Disconnect { broker } => {
+                let node = self.node(broker)?;
+                let req = NetworkDisconnectRequest { container: node.container_id.clone(), force: Some(true) };
+                self.docker.disconnect_network(&node.network, req).await.map_err(docker_err)?;
+                // Honest: the broker must really be out of reach now.
+                if admin::wait_for_brokers(&self.node_config(node), 1, Duration::from_secs(3)).await.is_ok() {
+                    return Err(BrokerError::NoEffect { fault: fault.to_string(), why: "the broker still answers".into() });
+                }
+                Ok(())
+            }
+            Fault::Reconnect { broker } => {
+                let node = self.node(broker)?;
+                let req = NetworkConnectRequest { container: node.container_id.clone(), endpoint_config: None };
+                self.docker.connect_network(&node.network, req).await.map_err(docker_err)?;
+                self.wait_node_answers(node).await
+            }
+            Fault::PacketLoss { broker, percent } => {
+                let node = self.node(broker)?;
+                let rule = |op: &str| {
+                    let p = format!("{:.2}", f64::from(percent.min(100)) / 100.0);
+                    let mut v = vec!["iptables", op, "INPUT", "-p", "tcp", "--dport", "9092", "-m", "statistic", "--mode", "random"];
+                    v.extend(["--probability", "PROB", "-j", "DROP"]);
+                    v.into_iter().map(|x| if x == "PROB" { p.clone() } else { x.to_string() }).collect::<Vec<_>>()
+                };
+                // Remove any earlier rule (ignore "no such rule"), then add the new one.
+                let current = self.exec_root(node, vec!["sh".into(), "-c".into(), "iptables -S INPUT | grep -- '--dport 9092' | sed 's/^-A/-D/' | while read -r r; do iptables $r; done".into()]).await?;
+                tracing::debug!(?current, "cleared packet-loss rules");
+                if percent > 0 {
+                    let (code, out) = self.exec_root(node, rule("-A")).await?;
+                    if code != 0 {
+                        return Err(BrokerError::NoEffect { fault: fault.to_string(), why: format!("iptables failed ({code}): {out}") });
+                    }
+                    let (_, rules) = self.exec_root(node, vec!["iptables".into(), "-S".into(), "INPUT".into()]).await?;
+                    if !rules.contains("statistic") {
+                        return Err(BrokerError::NoEffect { fault: fault.to_string(), why: format!("rule not installed: {rules}") });
+                    }
+                }
+                Ok(())
+            }
             _ => Err(BrokerError::Unsupported { backend: "container", fault: fault.kind() }),
         }
+    }
+}
+
+impl ContainerBroker {
+    /// Runs a command as root inside a broker's container; returns (exit code, output).
+    async fn exec_root(&self, node: &Node, cmd: Vec<String>) -> Result<(i64, String), BrokerError> {
+        use futures::StreamExt;
+        use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
+        let exec = self
+            .docker
+            .create_exec(
+                &node.container_id,
+                CreateExecOptions { cmd: Some(cmd), user: Some("root".to_string()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() },
+            )
+            .await
+            .map_err(docker_err)?;
+        let mut text = String::new();
+        if let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&exec.id, None).await.map_err(docker_err)? {
+            while let Some(Ok(chunk)) = output.next().await {
+                text.push_str(&chunk.to_string());
+            }
+        }
+        let code = self.docker.inspect_exec(&exec.id).await.map_err(docker_err)?.exit_code.unwrap_or(-1);
+        Ok((code, text))
+    }
+
+    /// The broker that leads `partition` of `topic` now.
+    pub async fn leader_of(&self, topic: &str, partition: i32) -> Result<i32, BrokerError> {
+        let config = self.client_config();
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || -> Result<i32, BrokerError> {
+            let c: rdkafka::consumer::BaseConsumer = config.create().map_err(|e| BrokerError::kafka("metadata client", e))?;
+            let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&topic), Duration::from_secs(10)).map_err(|e| BrokerError::kafka("metadata", e))?;
+            md.topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .and_then(|t| t.partitions().iter().find(|p| p.id() == partition))
+                .map(|p| p.leader())
+                .filter(|l| *l >= 0)
+                .ok_or_else(|| BrokerError::Config(format!("no leader for {topic}/{partition}")))
+        })
+        .await
+        .expect("metadata task panicked")
     }
 }
 

@@ -28,6 +28,12 @@ pub enum FaultKind {
     RoundTripDelay,
     /// Move a partition's leadership to another broker (mock).
     LeaderMove,
+    /// Cut a broker off its Docker network (container).
+    Disconnect,
+    /// Connect a cut-off broker again (container).
+    Reconnect,
+    /// Drop a share of the packets a broker receives, or stop dropping (container; iptables).
+    PacketLoss,
 }
 
 /// One fault to inject.
@@ -44,6 +50,10 @@ pub enum Fault {
     RequestErrors { api: rdkafka::types::RDKafkaApiKey, errors: Vec<RDKafkaRespErr> },
     RoundTripDelay { broker: i32, delay: Duration },
     LeaderMove { topic: String, partition: i32, broker: i32 },
+    Disconnect { broker: i32 },
+    Reconnect { broker: i32 },
+    /// Drop `percent`% of incoming Kafka packets at the broker; 0 removes the rule.
+    PacketLoss { broker: i32, percent: u32 },
 }
 
 impl Fault {
@@ -59,6 +69,9 @@ impl Fault {
             Self::RequestErrors { .. } => FaultKind::RequestErrors,
             Self::RoundTripDelay { .. } => FaultKind::RoundTripDelay,
             Self::LeaderMove { .. } => FaultKind::LeaderMove,
+            Self::Disconnect { .. } => FaultKind::Disconnect,
+            Self::Reconnect { .. } => FaultKind::Reconnect,
+            Self::PacketLoss { .. } => FaultKind::PacketLoss,
         }
     }
 }
@@ -76,6 +89,10 @@ impl fmt::Display for Fault {
             Self::RequestErrors { api, errors } => write!(f, "fail {} {api:?} requests", errors.len()),
             Self::RoundTripDelay { broker, delay } => write!(f, "delay broker {broker} by {delay:?}"),
             Self::LeaderMove { topic, partition, broker } => write!(f, "move leader of {topic}/{partition} to broker {broker}"),
+            Self::Disconnect { broker } => write!(f, "cut broker {broker} off the network"),
+            Self::Reconnect { broker } => write!(f, "reconnect broker {broker}"),
+            Self::PacketLoss { broker, percent: 0 } => write!(f, "stop dropping packets at broker {broker}"),
+            Self::PacketLoss { broker, percent } => write!(f, "drop {percent}% of packets at broker {broker}"),
         }
     }
 }

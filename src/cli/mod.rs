@@ -2,6 +2,7 @@
 //! and in the command modules, never in the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod chaos;
 mod check;
 mod codec_cmds;
 mod pipeline_cmds;
@@ -34,6 +35,8 @@ enum Command {
     Aggregate(pipeline_cmds::AggregateArgs),
     /// Run the conformance suite (the Gherkin features) and write the reports.
     Check(check::CheckArgs),
+    /// A long run of traffic under a seeded schedule of faults, with a loss verdict (exit 1 on any loss).
+    Chaos(chaos::ChaosArgs),
 }
 
 /// Exit status for a frame or input that could not be decoded.
@@ -50,6 +53,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => block_on(pipeline_cmds::verify_cmd(args)),
         Command::Aggregate(args) => block_on(pipeline_cmds::aggregate(args)),
         Command::Check(args) => block_on(check::check(args)),
+        Command::Chaos(args) => block_on(chaos::chaos(args)),
     };
     match result {
         Ok(code) => code,

@@ -45,6 +45,9 @@ pub struct ConsumerSettings {
     /// How long a hole in a session's sequences may stay open before it is reported lost.
     pub grace: Duration,
     pub clock: WallClock,
+    /// Commit stored offsets in the background (default). When off, only
+    /// [`DashConsumer::commit`] and [`DashConsumer::finish`] commit.
+    pub auto_commit: bool,
 }
 
 impl ConsumerSettings {
@@ -57,6 +60,7 @@ impl ConsumerSettings {
             codec: CodecConfig::default(),
             grace: Duration::from_secs(10),
             clock: WallClock::default(),
+            auto_commit: true,
         }
     }
 }
@@ -114,7 +118,7 @@ impl DashConsumer {
         let mut cfg = client.clone();
         cfg.set("group.id", &settings.group);
         cfg.set("enable.auto.offset.store", "false");
-        set_default(&mut cfg, "enable.auto.commit", "true");
+        cfg.set("enable.auto.commit", if settings.auto_commit { "true" } else { "false" });
         set_default(&mut cfg, "auto.commit.interval.ms", "1000");
         set_default(&mut cfg, "auto.offset.reset", "earliest");
         set_default(&mut cfg, "session.timeout.ms", "10000");
@@ -233,19 +237,27 @@ impl DashConsumer {
         }
     }
 
-    /// Current lag per assigned partition (high watermark minus committed offset), also exported.
+    /// Current lag of every partition of the topic (high watermark minus the
+    /// group's committed offset), also exported. Works whether or not the
+    /// group is rebalancing: it asks for the topic's partitions, not the assignment.
     pub async fn update_lag(&mut self) -> Result<BTreeMap<i32, i64>, PipelineError> {
         let consumer = self.consumer.clone();
         let topic = self.settings.topic.clone();
         let lag = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
-            let assignment = consumer.assignment()?;
-            let committed = consumer.committed_offsets(assignment, Duration::from_secs(5))?;
+            let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5))?;
+            let mut all = TopicPartitionList::new();
+            for t in md.topics().iter().filter(|t| t.name() == topic) {
+                for p in t.partitions() {
+                    all.add_partition(&topic, p.id());
+                }
+            }
+            let committed = consumer.committed_offsets(all, Duration::from_secs(5))?;
             let mut lag = BTreeMap::new();
             for el in committed.elements_for_topic(&topic) {
-                let (_, high) = consumer.fetch_watermarks(&topic, el.partition(), Duration::from_secs(5))?;
+                let (low, high) = consumer.fetch_watermarks(&topic, el.partition(), Duration::from_secs(5))?;
                 let done = match el.offset() {
                     Offset::Offset(o) => o,
-                    _ => 0,
+                    _ => low,
                 };
                 lag.insert(el.partition(), (high - done).max(0));
             }
@@ -282,13 +294,31 @@ impl DashConsumer {
     pub async fn finish(mut self) -> Result<ConsumeReport, PipelineError> {
         let lost = self.detector.drain();
         self.count_lost(lost);
-        match self.consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) => {}
-            Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => {}
-            Err(e) => return Err(PipelineError::kafka("committing offsets", e)),
+        self.commit().await?;
+        // The brokers may still be settling after a fault: retry the lag for a while.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Err(e) = self.update_lag().await {
+            if Instant::now() > deadline {
+                tracing::warn!("could not measure consumer lag: {e}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let _ = self.update_lag().await;
         Ok(self.report())
+    }
+
+    /// Commits the offsets stored so far (processed records only) and waits for
+    /// the broker's answer, off the async threads.
+    pub async fn commit(&self) -> Result<(), PipelineError> {
+        let consumer = self.consumer.clone();
+        let result = tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
+            .await
+            .expect("commit task panicked");
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => Ok(()),
+            Err(e) => Err(PipelineError::kafka("committing offsets", e)),
+        }
     }
 
     /// Polls until the group has given this consumer its partitions (so that

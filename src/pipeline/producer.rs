@@ -107,8 +107,10 @@ impl DashProducer {
     /// A producer for `settings.topic`; `client` carries bootstrap servers and pass-through settings.
     pub fn new(client: &ClientConfig, settings: ProducerSettings, metrics: Metrics) -> Result<Self, PipelineError> {
         let mut cfg = client.clone();
-        set_default(&mut cfg, "enable.idempotence", "true");
         set_default(&mut cfg, "acks", "all");
+        // Idempotence needs acks=all; someone who asked for less gets what they asked for.
+        let acks_all = matches!(cfg.get("acks"), Some("all") | Some("-1"));
+        set_default(&mut cfg, "enable.idempotence", if acks_all { "true" } else { "false" });
         set_default(&mut cfg, "linger.ms", "5");
         cfg.set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string());
         let producer: FutureProducer = cfg.create().map_err(|e| PipelineError::kafka("creating producer", e))?;

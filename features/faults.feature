@@ -1,0 +1,117 @@
+@fault
+Feature: No acknowledged message is lost when things break
+  Release engineers run these before a release. Messages flow steadily while
+  one thing breaks and then heals. Afterwards, every message the broker
+  acknowledged must have been read; messages never acknowledged are counted
+  apart (they are not losses); repeats are counted; no latency is negative;
+  and the consumer catches up. Each fault is checked to have really happened.
+
+  @container-only
+  Scenario: A broker restarts cleanly
+    Given a broker of its own
+    When steady traffic meets the fault "broker-restart"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And no latency is negative in the run
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: A broker is killed without a clean shutdown
+    Given a broker of its own
+    When steady traffic meets the fault "broker-kill"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: A broker freezes and thaws
+    Given a broker of its own
+    When steady traffic meets the fault "broker-pause"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: A broker is cut off the network and reconnected
+    Given a broker of its own
+    When steady traffic meets the fault "network-cut"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: A broker loses 30% of its packets for a while
+    Given a broker of its own
+    When steady traffic meets the fault "packet-loss"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: The partition leader is lost in a 3-broker cluster
+    Given a 3-broker cluster of its own
+    When steady traffic meets the fault "leader-loss"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: The producer crashes with messages in flight and restarts
+    Given a broker of its own
+    When steady traffic meets the fault "producer-crash"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the messages came from 2 producer sessions
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: The consumer crashes before committing
+    Given a broker of its own
+    When steady traffic meets the fault "consumer-crash"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And messages read twice are reported as duplicates, not as a failure
+    And the consumer caught up once the fault healed
+
+  @mock-only
+  Scenario: A broker goes down and comes back
+    Given a broker of its own
+    When steady traffic meets the fault "mock-broker-down"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @mock-only
+  Scenario: Partition leadership moves to another broker
+    Given a broker of its own
+    When steady traffic meets the fault "mock-leader-move"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the consumer caught up once the fault healed
+
+  @mock-only
+  Scenario: The broker answers with retriable errors for a while
+    Given a broker of its own
+    When steady traffic meets the fault "mock-retriable-errors"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And every message was acknowledged
+    And the consumer caught up once the fault healed
+
+  @mock-only
+  Scenario: The broker refuses some messages outright
+    Given a broker of its own
+    When steady traffic meets the fault "mock-fatal-errors"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And the refused messages are counted as unacknowledged, not as lost
+    And the consumer caught up once the fault healed
+
+  @mock-only
+  Scenario: Every round trip to the brokers slows down
+    Given a broker of its own
+    When steady traffic meets the fault "mock-delay"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And no latency is negative in the run
+    And the consumer caught up once the fault healed

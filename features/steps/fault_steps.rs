@@ -1,0 +1,127 @@
+//! Fault scenarios: a broker of the scenario's own (faults must not hit other
+//! scenarios), steady traffic, one fault, and the verdict.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cucumber::{given, then, when};
+use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
+use dashstream::faults::{self, FaultPlan, RunOptions, Scheduled};
+
+use super::world::DashWorld;
+
+async fn own(w: &mut DashWorld, cluster: bool) -> anyhow::Result<()> {
+    let broker: Arc<dyn Broker> = match (w.env().backend.as_str(), cluster) {
+        ("mock", _) => Arc::new(MockBroker::start(3)?),
+        ("container", false) => Arc::new(ContainerBroker::single().await?),
+        ("container", true) | ("cluster", _) => Arc::new(ContainerBroker::cluster(3).await?),
+        (other, _) => anyhow::bail!("faults cannot be injected into the {other} backend"),
+    };
+    w.notes.push(format!("broker of its own: {}", broker.describe()));
+    w.own_broker = Some(broker);
+    Ok(())
+}
+
+#[given("a broker of its own")]
+async fn broker_of_its_own(w: &mut DashWorld) -> anyhow::Result<()> {
+    own(w, false).await
+}
+
+#[given("a 3-broker cluster of its own")]
+async fn cluster_of_its_own(w: &mut DashWorld) -> anyhow::Result<()> {
+    own(w, true).await
+}
+
+#[when(expr = "steady traffic meets the fault {string}")]
+async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
+    let plan: FaultPlan = fault.parse().map_err(anyhow::Error::msg)?;
+    let hold = if plan.is_client_fault() { Duration::ZERO } else { Duration::from_secs(4) };
+    let opts = RunOptions {
+        rate: 100.0,
+        size: 300,
+        duration: Duration::from_secs(12),
+        schedule: vec![Scheduled { at: Duration::from_secs(4), fault: plan, hold }],
+        drain_timeout: Duration::from_secs(60),
+        producer_overrides: Default::default(),
+    };
+    let verdict = faults::run(w.broker(), &opts, &|_| {}).await?;
+    w.notes.push(format!(
+        "{} acknowledged, {} unacknowledged, {} read ({} duplicates), lost {}{}; lag after healing {:?}",
+        verdict.acked,
+        verdict.unacked,
+        verdict.received,
+        verdict.duplicates,
+        verdict.lost,
+        if verdict.lost_ranges.is_empty() { String::new() } else { format!(" ({})", verdict.lost_ranges.join("; ")) },
+        verdict.lag_after_heal
+    ));
+    w.notes.extend(verdict.faults.iter().map(|f| format!("fault: {f}")));
+    w.verdict = Some(verdict);
+    Ok(())
+}
+
+fn verdict(w: &DashWorld) -> &faults::Verdict {
+    w.verdict.as_ref().expect("a 'steady traffic meets the fault' step comes first")
+}
+
+#[then("the fault really happened")]
+fn happened(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(!v.faults.is_empty(), "no fault was injected: {:?}", v.failures);
+    anyhow::ensure!(v.failures.iter().all(|f| !f.contains("had no effect")), "a fault had no effect: {:?}", v.failures);
+    Ok(())
+}
+
+#[then("no acknowledged message is lost")]
+fn none_lost(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.acked > 0, "nothing was acknowledged: {:?}", v.failures);
+    anyhow::ensure!(v.lost == 0, "{} acknowledged messages lost: {}", v.lost, v.lost_ranges.join("; "));
+    Ok(())
+}
+
+#[then("no latency is negative in the run")]
+fn no_negative(w: &mut DashWorld) -> anyhow::Result<()> {
+    anyhow::ensure!(verdict(w).negative_latency == 0, "negative latency observed");
+    Ok(())
+}
+
+#[then("the consumer caught up once the fault healed")]
+fn caught_up(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    let lag: i64 = v.lag_after_heal.values().sum();
+    anyhow::ensure!(!v.lag_after_heal.is_empty() && lag == 0, "lag after healing: {:?}", v.lag_after_heal);
+    Ok(())
+}
+
+#[then(expr = "the messages came from {int} producer sessions")]
+fn sessions(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.producer_sessions == n, "{} producer sessions", v.producer_sessions);
+    Ok(())
+}
+
+#[then("messages read twice are reported as duplicates, not as a failure")]
+fn duplicates(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.duplicates > 0, "a consumer crash before committing must re-deliver something; 0 duplicates");
+    anyhow::ensure!(v.verdict == "pass", "verdict {}: {:?}", v.verdict, v.failures);
+    Ok(())
+}
+
+#[then("every message was acknowledged")]
+fn all_acked(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.unacked == 0, "{} sends not acknowledged: {:?}", v.unacked, v.failures);
+    Ok(())
+}
+
+#[then("the refused messages are counted as unacknowledged, not as lost")]
+fn refused(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.unacked > 0, "no send was refused");
+    anyhow::ensure!(v.lost == 0, "refused sends counted as lost");
+    Ok(())
+}
