@@ -44,7 +44,7 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
         duration: Duration::from_secs(12),
         schedule: vec![Scheduled { at: Duration::from_secs(4), fault: plan, hold }],
         drain_timeout: Duration::from_secs(60),
-        producer_overrides: Default::default(),
+        producer_overrides: mock_workarounds(plan),
     };
     let verdict = faults::run(w.broker(), &opts, &|_| {}).await?;
     w.notes.push(format!(
@@ -124,4 +124,17 @@ fn refused(w: &mut DashWorld) -> anyhow::Result<()> {
     anyhow::ensure!(v.unacked > 0, "no send was refused");
     anyhow::ensure!(v.lost == 0, "refused sends counted as lost");
     Ok(())
+}
+
+/// librdkafka 2.12's mock cluster acknowledges some idempotent retries without
+/// storing them after injected produce errors (acknowledged-but-lost in about
+/// half the runs; none with idempotence off, none on real Kafka). Until that is
+/// fixed upstream, the mock's retriable-error scenario runs the producer with
+/// `acks=all` and retries but without idempotence.
+fn mock_workarounds(plan: FaultPlan) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::new();
+    if plan == FaultPlan::MockRetriableErrors {
+        m.insert("enable.idempotence".to_string(), "false".to_string());
+    }
+    m
 }

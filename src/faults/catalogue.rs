@@ -153,7 +153,7 @@ pub async fn inject(plan: FaultPlan, broker: &dyn Broker, topic: &str) -> Result
             (vec![Fault::LeaderMove { topic: topic.into(), partition: 0, broker: target }], vec![], format!("leader of {topic}/0 moved to broker {target}"))
         }
         FaultPlan::MockRetriableErrors => {
-            let errors = [RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT]
+            let errors = [RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS]
                 .into_iter()
                 .cycle()
                 .take(20)
@@ -211,12 +211,40 @@ pub async fn inject(plan: FaultPlan, broker: &dyn Broker, topic: &str) -> Result
     Ok(Injected { plan, heal, effect })
 }
 
-/// Undoes an injected fault and waits until the broker answers again.
-pub async fn heal(injected: &Injected, broker: &dyn Broker) -> Result<(), BrokerError> {
+/// Undoes an injected fault and waits until the broker answers again; in a
+/// cluster, also until every partition of `topic` is fully replicated again, so
+/// that the next fault meets a healthy cluster.
+pub async fn heal(injected: &Injected, broker: &dyn Broker, topic: &str) -> Result<(), BrokerError> {
     for f in &injected.heal {
         broker.inject(f).await?;
     }
+    if broker.kind() == crate::broker::BrokerKind::Cluster && !injected.heal.is_empty() {
+        wait_fully_replicated(broker, topic, Duration::from_secs(90)).await?;
+    }
     Ok(())
+}
+
+async fn wait_fully_replicated(broker: &dyn Broker, topic: &str, deadline: Duration) -> Result<(), BrokerError> {
+    let start = Instant::now();
+    loop {
+        let config = broker.client_config();
+        let t = topic.to_string();
+        let full = tokio::task::spawn_blocking(move || {
+            let c: rdkafka::consumer::BaseConsumer = config.create().ok()?;
+            let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&t), Duration::from_secs(5)).ok()?;
+            let topic = md.topics().iter().find(|x| x.name() == t)?;
+            Some(topic.partitions().iter().all(|p| p.leader() >= 0 && p.isr().len() == p.replicas().len()))
+        })
+        .await
+        .expect("metadata task panicked");
+        if full == Some(true) {
+            return Ok(());
+        }
+        if start.elapsed() > deadline {
+            return Err(BrokerError::Timeout { what: format!("{topic} fully replicated"), secs: deadline.as_secs(), last: "in-sync replicas missing".into() });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn leader_of(broker: &dyn Broker, topic: &str) -> Result<i32, BrokerError> {

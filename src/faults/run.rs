@@ -151,12 +151,12 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
         }
         if let Some(i) = active.iter().position(|(until, _)| *until <= Instant::now()) {
             let (_, inj) = active.remove(i);
-            if let Err(e) = catalogue::heal(&inj, broker.as_ref()).await {
+            if let Err(e) = catalogue::heal(&inj, broker.as_ref(), &topic).await {
                 failures.push(format!("healing {}: {e}", inj.plan));
             }
         }
         if Instant::now() >= next_progress {
-            next_progress += Duration::from_secs(5);
+            next_progress = Instant::now() + Duration::from_secs(5);
             let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
             let acked: u64 = l.acked.values().map(|r| r.len()).sum();
             progress(format!(

@@ -128,8 +128,9 @@ impl DashConsumer {
         let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
         consumer.subscribe(&[&settings.topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
         let mut pcfg = client.clone();
-        set_default(&mut pcfg, "enable.idempotence", "true");
-        set_default(&mut pcfg, "acks", "all");
+        // Dead letters are the last copy of a record: always fully acknowledged.
+        pcfg.set("acks", "all");
+        pcfg.set("enable.idempotence", "true");
         let dlq: FutureProducer = pcfg.create().map_err(|e| PipelineError::kafka("creating dead-letter producer", e))?;
         Ok(Self {
             consumer: Arc::new(consumer),

@@ -97,3 +97,16 @@ fn check_with_nothing_selected_fails() {
     let out = dashstream(&["check", "--broker", "mock", "--tags", "@no-such-tag", "--report", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn chaos_schedules_are_reproducible_from_the_seed() {
+    let run = |seed: &str| dashstream(&["chaos", "--broker", "cluster", "--duration", "3m", "--seed", seed, "--dry-run"]);
+    let (a, b, c) = (run("42"), run("42"), run("43"));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(a.stdout, b.stdout, "same seed, same schedule");
+    assert_ne!(a.stdout, c.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert!(v["schedule"].as_array().unwrap().len() >= 8);
+    let out = dashstream(&["chaos", "--broker", "mock", "--faults", "broker-kill", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "a fault the backend cannot run is refused");
+}

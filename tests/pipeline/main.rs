@@ -3,6 +3,7 @@
 
 mod cli;
 mod dlq;
+mod faults;
 mod loss;
 mod metrics;
 mod support;
