@@ -1,4 +1,4 @@
-//! Running the conformance suite on one or more backends, concurrently, and
+//! Running the conformance suite on one or more backends, one after the other, and
 //! writing the reports: JUnit XML and Cucumber JSON per backend, plus one
 //! Markdown and one self-contained HTML report with every scenario's evidence.
 
@@ -227,12 +227,14 @@ async fn run_backend(backend: String, opts: &SuiteOptions) -> (BackendResult, Ve
     (result, recs)
 }
 
-/// Runs every backend concurrently and writes the reports.
+/// Runs every backend in turn and writes the reports.
 pub async fn run(opts: &SuiteOptions) -> SuiteResult {
     let _ = std::fs::create_dir_all(&opts.report_dir);
-    let runs = opts.backends.iter().map(|b| run_backend(b.clone(), opts));
+    // One backend after the other: timing scenarios (@serial) must not share
+    // two cores with another backend's traffic.
     let mut out = SuiteResult::default();
-    for (r, recs) in futures::future::join_all(runs).await {
+    for b in &opts.backends {
+        let (r, recs) = run_backend(b.clone(), opts).await;
         out.backends.push(r);
         out.records.extend(recs);
     }

@@ -15,7 +15,7 @@ const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// auto: a Kafka container if a Docker host answers, else the embedded mock. "both" runs mock and container.
+    /// auto: a Kafka container if a Docker host answers, else the embedded mock. "both" runs mock, then container.
     #[arg(long, default_value = "auto", value_parser = ["auto", "container", "mock", "cluster", "external", "both"])]
     broker: String,
     /// Bootstrap servers for --broker external.
