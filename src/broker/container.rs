@@ -370,25 +370,6 @@ impl ContainerBroker {
         let code = self.docker.inspect_exec(&exec.id).await.map_err(docker_err)?.exit_code.unwrap_or(-1);
         Ok((code, text))
     }
-
-    /// The broker that leads `partition` of `topic` now.
-    pub async fn leader_of(&self, topic: &str, partition: i32) -> Result<i32, BrokerError> {
-        let config = self.client_config();
-        let topic = topic.to_string();
-        tokio::task::spawn_blocking(move || -> Result<i32, BrokerError> {
-            let c: rdkafka::consumer::BaseConsumer = config.create().map_err(|e| BrokerError::kafka("metadata client", e))?;
-            let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&topic), Duration::from_secs(10)).map_err(|e| BrokerError::kafka("metadata", e))?;
-            md.topics()
-                .iter()
-                .find(|t| t.name() == topic)
-                .and_then(|t| t.partitions().iter().find(|p| p.id() == partition))
-                .map(|p| p.leader())
-                .filter(|l| *l >= 0)
-                .ok_or_else(|| BrokerError::Config(format!("no leader for {topic}/{partition}")))
-        })
-        .await
-        .expect("metadata task panicked")
-    }
 }
 
 static SWEPT: OnceCell<()> = OnceCell::const_new();
