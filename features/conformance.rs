@@ -83,7 +83,7 @@ async fn main_async() -> std::process::ExitCode {
     let mut replicas_caught = 0;
     if std::env::var_os("DASHSTREAM_SKIP_REPLICAS").is_none() {
         println!("\nbug replicas (each must fail its scenario):");
-        for r in replicas::all() {
+        for r in replicas::all(&report_dir().join("replicas")) {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::copy(crate_dir().join("features").join(r.feature), dir.path().join(r.feature)).expect("copy feature");
             let ropts = SuiteOptions {

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use dashstream::broker::Broker;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
-use tokio::sync::watch;
 
-use crate::steps::pipeline::{ConsumeOutcome, RunningConsumer};
+use crate::steps::pipeline::{target, Background, ConsumeOutcome, RunningConsumer};
 
 pub type Handler = Box<dyn FnMut(&[u8], &mut ConsumeOutcome) + Send>;
 
@@ -26,8 +24,7 @@ pub async fn spawn(broker: Arc<dyn Broker>, topic: &str, group: &str, mut handle
     while c.assignment()?.count() == 0 && Instant::now() < deadline {
         let _ = tokio::time::timeout(Duration::from_millis(100), c.recv()).await;
     }
-    let (tx, mut rx) = watch::channel(None::<(u64, Duration)>);
-    let task = tokio::spawn(async move {
+    Ok(Background::spawn(|mut rx| async move {
         let mut out = ConsumeOutcome::default();
         let mut last = Instant::now();
         loop {
@@ -36,30 +33,13 @@ pub async fn spawn(broker: Arc<dyn Broker>, topic: &str, group: &str, mut handle
                 out.report.received += 1;
                 handle(m.payload().unwrap_or_default(), &mut out);
             }
-            if rx.has_changed().is_err() {
-                anyhow::bail!("abandoned");
-            }
-            if let Some((expected, idle)) = *rx.borrow_and_update() {
+            if let Some((expected, idle)) = target(&mut rx)? {
                 if out.report.received >= expected || last.elapsed() >= idle {
                     return Ok(out);
                 }
             }
         }
-    });
-    Ok(Box::new(Running { tx, task }))
-}
-
-struct Running {
-    tx: watch::Sender<Option<(u64, Duration)>>,
-    task: tokio::task::JoinHandle<anyhow::Result<ConsumeOutcome>>,
-}
-
-#[async_trait]
-impl RunningConsumer for Running {
-    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome> {
-        let _ = self.tx.send(Some((expected, idle)));
-        self.task.await?
-    }
+    }))
 }
 
 pub fn count(map: &mut std::collections::BTreeMap<String, u64>, key: &str) {

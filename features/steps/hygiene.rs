@@ -1,5 +1,5 @@
 //! Test hygiene: parse the crate's Rust sources (with `syn`, not text search)
-//! and find every test and every `#[ignore]`; and prove that a run with a step
+//! and find every test and every ignore attribute; and prove that a run with a step
 //! that cannot run fails.
 //! (`file: fn name` identifies an ignored test: syn spans carry no line numbers here.)
 
@@ -21,6 +21,7 @@ pub struct Scan {
 }
 
 /// Parses every `.rs` file under `roots` (skipping `target/` and `features/replicas/`, the deliberate bug replicas).
+/// A root itself is never skipped, so a replica's generated tree can be scanned.
 pub fn scan(roots: &[PathBuf]) -> Scan {
     let mut s = Scan::default();
     for root in roots {
@@ -91,7 +92,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         syn::visit::visit_impl_item_fn(self, f);
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        // Tests inside macros (proptest!): count `#[test]` and find `#[ignore]` in the tokens.
+        // Tests inside macros (proptest!): count test attributes and find ignore attributes in the tokens.
         let tokens: Vec<String> = m.tokens.clone().into_iter().map(|t| t.to_string()).collect();
         for w in tokens.windows(2) {
             if w[0] == "#" && (w[1] == "[test]" || w[1].replace(' ', "") == "[test]") {

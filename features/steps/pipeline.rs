@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 use dashstream::broker::Broker;
 use dashstream::codec::CompressionPolicy;
 use dashstream::pipeline::consumer::ConsumeReport;
@@ -80,4 +81,42 @@ pub trait Pipeline: Send + Sync {
     fn name(&self) -> &str;
     async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, metrics: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>>;
     async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome>;
+}
+
+/// When a background consumer should stop: `(expected records, idle timeout)`.
+pub type Target = Option<(u64, Duration)>;
+
+/// A consumer loop running in a task, told through a channel when to finish.
+/// The reference pipeline and the replicas share it.
+pub struct Background {
+    tx: watch::Sender<Target>,
+    task: tokio::task::JoinHandle<anyhow::Result<ConsumeOutcome>>,
+}
+
+impl Background {
+    /// Spawns `run`, which reads until [`target`] says to stop.
+    pub fn spawn<F>(run: impl FnOnce(watch::Receiver<Target>) -> F) -> Box<dyn RunningConsumer>
+    where
+        F: std::future::Future<Output = anyhow::Result<ConsumeOutcome>> + Send + 'static,
+    {
+        let (tx, rx) = watch::channel(None);
+        Box::new(Self { tx, task: tokio::spawn(run(rx)) })
+    }
+}
+
+/// The current stop target; an error once the scenario dropped the consumer
+/// without asking for results (so the loop ends instead of running forever).
+pub fn target(rx: &mut watch::Receiver<Target>) -> anyhow::Result<Target> {
+    if rx.has_changed().is_err() {
+        anyhow::bail!("scenario ended without reading the consumer's results");
+    }
+    Ok(*rx.borrow_and_update())
+}
+
+#[async_trait]
+impl RunningConsumer for Background {
+    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome> {
+        let _ = self.tx.send(Some((expected, idle)));
+        self.task.await?
+    }
 }

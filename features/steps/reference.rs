@@ -12,9 +12,8 @@ use dashstream::pipeline::metrics::Metrics;
 use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
 use dashstream::proto::envelope::Payload;
 use dashstream::sample;
-use tokio::sync::watch;
 
-use super::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
+use super::pipeline::{target, Background, ConsumeOutcome, Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
 
 /// The shipped implementation.
 #[derive(Debug, Default)]
@@ -56,19 +55,13 @@ impl Pipeline for Reference {
         settings.grace = Duration::from_secs(60);
         let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics)?;
         consumer.wait_for_assignment(Duration::from_secs(60)).await?;
-        let (tx, mut rx) = watch::channel(None::<(u64, Duration)>);
-        let task = tokio::spawn(async move {
+        Ok(Background::spawn(|mut rx| async move {
             let mut last = Instant::now();
             loop {
-                let got = consumer.next(Duration::from_millis(100)).await?;
-                if got.is_some() {
+                if consumer.next(Duration::from_millis(100)).await?.is_some() {
                     last = Instant::now();
                 }
-                if rx.has_changed().is_err() {
-                    anyhow::bail!("scenario ended without reading the consumer's results");
-                }
-                let target = *rx.borrow_and_update();
-                if let Some((expected, idle)) = target {
+                if let Some((expected, idle)) = target(&mut rx)? {
                     if consumer.report().received >= expected || last.elapsed() >= idle {
                         break;
                     }
@@ -76,9 +69,8 @@ impl Pipeline for Reference {
             }
             let warnings: u64 = consumer.report().decode_failures.values().sum();
             let report = consumer.finish().await?;
-            Ok::<_, anyhow::Error>(ConsumeOutcome { report, decode_warnings: warnings })
-        });
-        Ok(Box::new(Running { tx, task }))
+            Ok(ConsumeOutcome { report, decode_warnings: warnings })
+        }))
     }
 
     async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome> {
@@ -116,18 +108,5 @@ impl Pipeline for Reference {
         }
         producer.flush(Duration::from_secs(10))?;
         Ok(out)
-    }
-}
-
-struct Running {
-    tx: watch::Sender<Option<(u64, Duration)>>,
-    task: tokio::task::JoinHandle<anyhow::Result<ConsumeOutcome>>,
-}
-
-#[async_trait]
-impl RunningConsumer for Running {
-    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome> {
-        let _ = self.tx.send(Some((expected, idle)));
-        self.task.await?
     }
 }

@@ -106,9 +106,9 @@ pub async fn wait_for_leaders(config: &ClientConfig, topic: &str, partitions: i3
     Err(BrokerError::Timeout { what: format!("leaders for {topic}"), secs: deadline.as_secs(), last })
 }
 
-/// Whether every partition's leader answers an offset lookup (ListOffsets). A
-/// consumer that joins before that gets a failed lookup and librdkafka retries
-/// it only 500 ms later, which would show up as latency.
+/// Whether every partition's leader answers an offset lookup (ListOffsets):
+/// part of "the topic is ready", so a consumer that joins right after creation
+/// can find where each partition starts.
 async fn offsets_answer(config: &ClientConfig, topic: &str, partitions: i32) -> bool {
     let config = config.clone();
     let topic = topic.to_string();

@@ -85,6 +85,11 @@ impl BrokerArgs {
     }
 }
 
+/// A new consumer group, so the whole topic is read from the start.
+fn fresh_group(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
 fn policy(s: &str) -> anyhow::Result<CompressionPolicy> {
     s.parse().map_err(anyhow::Error::msg)
 }
@@ -257,7 +262,7 @@ async fn consume_loop(
 
 pub async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let s = args.broker.open().await?;
-    let group = args.group.clone().unwrap_or_else(|| format!("dashstream-consume-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let group = args.group.clone().unwrap_or_else(|| fresh_group("dashstream-consume"));
     let mut settings = ConsumerSettings::new(&args.topic, group);
     if let Some(d) = args.dlq_topic {
         settings.dlq_topic = d;
@@ -336,7 +341,7 @@ pub struct AggregateArgs {
 
 pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
     let s = args.broker.open().await?;
-    let group = args.group.clone().unwrap_or_else(|| format!("dashstream-aggregate-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let group = args.group.clone().unwrap_or_else(|| fresh_group("dashstream-aggregate"));
     let mut c = DashConsumer::new(&s.broker.client_config(), ConsumerSettings::new(&args.topic, group), s.metrics.clone())?;
     let mut agg = QualityAggregator::default();
     consume_loop(

@@ -179,7 +179,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     loop {
         let done = {
             let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
-            l.acked.iter().all(|(s, acked)| l.reads.get(s).is_some_and(|r| acked.ranges().all(|(a, b)| r.gaps(a, b).is_empty())))
+            l.acked.iter().all(|(s, acked)| l.reads.get(s).is_some_and(|r| acked.difference(r).is_empty()))
         };
         if done || drain_start.elapsed() > opts.drain_timeout {
             break;
@@ -212,13 +212,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     };
     for (session, acked) in &l.acked {
         let empty = RangeSet::new();
-        let reads = l.reads.get(session).unwrap_or(&empty);
-        let mut lost = RangeSet::new();
-        for (a, b) in acked.ranges() {
-            for (x, y) in reads.gaps(a, b).ranges() {
-                lost.insert_range(x, y);
-            }
-        }
+        let lost = acked.difference(l.reads.get(session).unwrap_or(&empty));
         if !lost.is_empty() {
             v.lost += lost.len();
             v.lost_ranges.push(format!("{session}: {lost}"));

@@ -141,13 +141,7 @@ impl LossDetector {
 }
 
 fn lost_minus_late(s: &Stream) -> RangeSet {
-    let mut out = RangeSet::new();
-    for (a, b) in s.lost.ranges() {
-        for (x, y) in s.seen.gaps(a, b).ranges() {
-            out.insert_range(x, y);
-        }
-    }
-    out
+    s.lost.difference(&s.seen)
 }
 
 #[cfg(test)]

@@ -66,6 +66,17 @@ impl RangeSet {
         self.ranges.values().next_back().copied()
     }
 
+    /// The numbers in `self` that are not in `other` (e.g. acknowledged and never read).
+    pub fn difference(&self, other: &RangeSet) -> RangeSet {
+        let mut out = RangeSet::new();
+        for (a, b) in self.ranges() {
+            // Pieces from different ranges of `self` are separated by numbers not
+            // in `self`, so they stay disjoint and non-adjacent.
+            out.ranges.extend(other.gaps(a, b).ranges());
+        }
+        out
+    }
+
     /// The numbers of `lo..=hi` that are *not* in the set, as ranges.
     pub fn gaps(&self, lo: u64, hi: u64) -> RangeSet {
         let mut out = RangeSet::new();
@@ -131,6 +142,18 @@ mod tests {
         assert_eq!(r.gaps(1, 3).to_string(), "");
         assert_eq!(r.gaps(2, 7).to_string(), "4-6");
         assert_eq!(RangeSet::new().gaps(1, 4).to_string(), "1-4");
+    }
+
+    #[test]
+    fn difference_is_exact() {
+        let mut acked = RangeSet::new();
+        acked.insert_range(1, 10);
+        acked.insert_range(20, 25);
+        let mut read = RangeSet::new();
+        read.insert_range(3, 21);
+        read.insert(25);
+        assert_eq!(acked.difference(&read).to_string(), "1-2,22-24");
+        assert!(read.difference(&read).is_empty());
     }
 
     #[test]

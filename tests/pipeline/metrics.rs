@@ -33,13 +33,14 @@ async fn metrics_endpoint_shows_the_counters_during_and_after_a_run() -> anyhow:
         let metrics = metrics.clone();
         tokio::spawn(async move { verify(&broker, &opts, &metrics, &quiet).await })
     };
-    // During the run: the sent counter moves.
+    // During the run: scrape on a 100 ms tick until the sent counter moves (30 s deadline).
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut during = 0.0;
     while during == 0.0 && Instant::now() < deadline && !run.is_finished() {
+        tick.tick().await;
         let text = tokio::task::spawn_blocking(move || scrape(addr)).await?;
         during = text.lines().filter(|l| l.starts_with("dashstream_messages_sent_total{")).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum();
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(during > 0.0, "scraped while running");
     let r = run.await??;
