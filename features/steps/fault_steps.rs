@@ -58,6 +58,10 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
         verdict.lag_after_heal
     ));
     w.notes.extend(verdict.faults.iter().map(|f| format!("fault: {f}")));
+    if verdict.commit_failures > 0 {
+        w.notes.push(format!("{} consumer commits failed during the fault and were retried", verdict.commit_failures));
+    }
+    w.notes.extend(verdict.failures.iter().map(|f| format!("failure: {f}")));
     w.verdict = Some(verdict);
     Ok(())
 }
@@ -70,7 +74,11 @@ fn verdict(w: &DashWorld) -> &faults::Verdict {
 fn happened(w: &mut DashWorld) -> anyhow::Result<()> {
     let v = verdict(w);
     anyhow::ensure!(!v.faults.is_empty(), "no fault was injected: {:?}", v.failures);
-    anyhow::ensure!(v.failures.iter().all(|f| !f.contains("had no effect")), "a fault had no effect: {:?}", v.failures);
+    anyhow::ensure!(
+        v.failures.iter().all(|f| !f.contains("had no effect") && !f.contains("never crashed")),
+        "a fault had no effect: {:?}",
+        v.failures
+    );
     Ok(())
 }
 
@@ -99,7 +107,15 @@ fn caught_up(w: &mut DashWorld) -> anyhow::Result<()> {
 #[then(expr = "the messages came from {int} producer sessions")]
 fn sessions(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
     let v = verdict(w);
-    anyhow::ensure!(v.producer_sessions == n, "{} producer sessions", v.producer_sessions);
+    anyhow::ensure!(
+        v.producer_sessions == n,
+        "{} producer sessions with acknowledged sends ({} acknowledged, {} unacknowledged; faults {:?}; failures {:?})",
+        v.producer_sessions,
+        v.acked,
+        v.unacked,
+        v.faults,
+        v.failures
+    );
     Ok(())
 }
 

@@ -34,6 +34,8 @@ pub const OWNER_LABEL: &str = "dashstream.owner-pid";
 const CLUSTER_ID: &str = "5L6g3nShT-eMCtK--X86sw";
 const HEAP: &str = "-Xmx512m -Xms256m";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a broker gets to shut down cleanly after SIGTERM.
+const CLEAN_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Kept only for its `Drop`, which removes the container.
 #[allow(dead_code)]
@@ -225,6 +227,33 @@ impl ContainerBroker {
         Ok(())
     }
 
+    /// A clean shutdown: SIGTERM to the broker's JVM, then wait for the container
+    /// to exit. `docker stop` alone is not one: in testcontainers-modules' Kafka
+    /// container PID 1 is `bash`, which does not pass SIGTERM on, so Docker would
+    /// SIGKILL the broker when its timeout ran out.
+    async fn stop_gracefully(&self, fault: &Fault, node: &Node) -> Result<(), BrokerError> {
+        // `kafka[.]Kafka` does not match this script's own command line.
+        let term = "for p in /proc/[0-9]*; do if grep -q 'kafka[.]Kafka' $p/cmdline 2>/dev/null; then kill -TERM ${p#/proc/} && echo ${p#/proc/}; fi; done";
+        let (_, pids) = self.exec_root(node, vec!["sh".into(), "-c".into(), term.into()]).await?;
+        if pids.trim().is_empty() {
+            return Err(BrokerError::NoEffect { fault: fault.to_string(), why: "no Kafka process found in the container".into() });
+        }
+        let began = Instant::now();
+        while self.state(node).await?.0 {
+            if began.elapsed() > CLEAN_SHUTDOWN_DEADLINE {
+                let opts = StopContainerOptions { t: Some(0), signal: None };
+                self.docker.stop_container(&node.container_id, Some(opts)).await.map_err(docker_err)?;
+                return Err(BrokerError::NoEffect {
+                    fault: fault.to_string(),
+                    why: format!("the broker did not shut down within {CLEAN_SHUTDOWN_DEADLINE:?} of SIGTERM (killed instead)"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tracing::info!(broker = node.id, secs = began.elapsed().as_secs_f64(), "broker shut down cleanly");
+        Ok(())
+    }
+
     async fn wait_node_answers(&self, node: &Node) -> Result<(), BrokerError> {
         admin::wait_for_brokers(&self.node_config(node), 1, READY_DEADLINE).await
     }
@@ -279,9 +308,7 @@ impl Broker for ContainerBroker {
         match *fault {
             Fault::Stop { broker } => {
                 let node = self.node(broker)?;
-                let opts = StopContainerOptions { t: Some(20), signal: None };
-                self.docker.stop_container(&node.container_id, Some(opts)).await.map_err(docker_err)?;
-                self.expect_state(fault, node, false, false).await
+                self.stop_gracefully(fault, node).await
             }
             Fault::Kill { broker } => {
                 let node = self.node(broker)?;

@@ -130,7 +130,7 @@ pub struct Injected {
 pub async fn inject(plan: FaultPlan, broker: &dyn Broker, topic: &str) -> Result<Injected, BrokerError> {
     let one = |f: Fault, heal: Fault, effect: &str| (vec![f], vec![heal], effect.to_string());
     let (faults, heal, effect) = match plan {
-        FaultPlan::BrokerRestart => one(Fault::Stop { broker: 1 }, Fault::Start { broker: 1 }, "container stopped (checked not running)"),
+        FaultPlan::BrokerRestart => one(Fault::Stop { broker: 1 }, Fault::Start { broker: 1 }, "broker shut down cleanly on SIGTERM (checked exited)"),
         FaultPlan::BrokerKill => one(Fault::Kill { broker: 1 }, Fault::Start { broker: 1 }, "container killed (checked not running)"),
         FaultPlan::BrokerPause => one(Fault::Pause { broker: 1 }, Fault::Unpause { broker: 1 }, "container paused (checked paused)"),
         FaultPlan::NetworkCut => {

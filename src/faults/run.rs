@@ -68,6 +68,8 @@ pub struct Verdict {
     pub lost_ranges: Vec<String>,
     /// Read more than once (expected after a consumer crash; reported, not a failure).
     pub duplicates: u64,
+    /// Consumer commits that failed during a fault (retried by the next one).
+    pub commit_failures: u64,
     pub producer_sessions: usize,
     pub negative_latency: u64,
     /// Consumer lag per partition once the faults healed and the consumer drained.
@@ -86,6 +88,9 @@ struct Ledger {
     duplicates: u64,
     negative: u64,
     errors: Vec<String>,
+    commit_failures: u64,
+    /// Client crashes as they really happened: (when, what happened).
+    crashes: Vec<(Instant, String)>,
 }
 
 enum ProducerCmd {
@@ -112,16 +117,23 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     let group = format!("{topic}-group");
 
     // Consumer: manual commits every 100 records, so a crash re-delivers what was not committed.
+    // Traffic and the fault clock start once the consumer has its partitions:
+    // a slow group join on a loaded machine must not eat into the schedule.
     let (ctx, crx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let consumer_task = tokio::spawn(consume(broker.clone(), topic.clone(), group, metrics.clone(), ledger.clone(), crx, stop_rx));
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let consumer_task = tokio::spawn(consume(broker.clone(), topic.clone(), group, metrics.clone(), ledger.clone(), crx, stop_rx, ready_tx));
+    if ready_rx.await.is_err() {
+        // The consumer gave up before it was assigned: its error says why.
+        return Err(consumer_task.await.expect("consumer task panicked").err().unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
+    }
+    let t0 = Instant::now();
 
     let (ptx, prx) = mpsc::unbounded_channel();
-    let traffic_end = Instant::now() + opts.duration;
-    let producer_task = tokio::spawn(produce(broker.clone(), topic.clone(), opts.clone(), metrics.clone(), ledger.clone(), prx, traffic_end));
+    let traffic_end = t0 + opts.duration;
+    let producer_task = tokio::spawn(produce(broker.clone(), topic.clone(), opts.clone(), metrics.clone(), ledger.clone(), prx, t0, traffic_end));
 
-    let mut faults = Vec::new();
-    let t0 = Instant::now();
+    let mut faults: Vec<(Duration, String)> = Vec::new();
     let mut next_progress = Instant::now() + Duration::from_secs(5);
     let mut pending: Vec<Scheduled> = opts.schedule.clone();
     pending.sort_by_key(|s| s.at);
@@ -132,20 +144,19 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
         if let Some(s) = pending.first().copied().filter(|s| t0 + s.at <= now) {
             pending.remove(0);
             match s.fault {
+                // Client crashes are recorded by the client when they really happen.
                 FaultPlan::ProducerCrash => {
                     let _ = ptx.send(ProducerCmd::Crash);
-                    faults.push(format!("{:.1}s {}: producer crashed with sends in flight and restarted", s.at.as_secs_f64(), s.fault));
                 }
                 FaultPlan::ConsumerCrash => {
                     let _ = ctx.send(ConsumerCmd::Crash);
-                    faults.push(format!("{:.1}s {}: consumer crashed before committing, a new one took over", s.at.as_secs_f64(), s.fault));
                 }
-                plan => match catalogue::inject(plan, broker.as_ref(), &topic).await {
-                    Ok(inj) => {
-                        faults.push(format!("{:.1}s {}: {}", s.at.as_secs_f64(), plan, inj.effect));
+                plan => match (t0.elapsed(), catalogue::inject(plan, broker.as_ref(), &topic).await) {
+                    (at, Ok(inj)) => {
+                        faults.push((at, format!("{plan}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
                         active.push((Instant::now() + s.hold, inj));
                     }
-                    Err(e) => failures.push(format!("{plan}: {e}")),
+                    (_, Err(e)) => failures.push(format!("{plan}: {e}")),
                 },
             }
         }
@@ -165,7 +176,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
                 l.unacked,
                 l.received,
                 l.duplicates,
-                faults.len()
+                faults.len() + l.crashes.len()
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -196,14 +207,17 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     };
 
     let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    faults.extend(l.crashes.iter().map(|(at, what)| (at.saturating_duration_since(t0), what.clone())));
+    faults.sort_by_key(|(at, _)| *at);
     let mut v = Verdict {
         topic,
         broker: broker.describe(),
-        faults,
+        faults: faults.into_iter().map(|(at, f)| format!("{:.1}s {f}", at.as_secs_f64())).collect(),
         acked: l.acked.values().map(|r| r.len()).sum(),
         unacked: l.unacked,
         received: l.received,
         duplicates: l.duplicates,
+        commit_failures: l.commit_failures,
         producer_sessions: l.acked.len(),
         negative_latency: l.negative,
         lag_after_heal: lag,
@@ -233,6 +247,7 @@ async fn produce(
     metrics: Metrics,
     ledger: Arc<Mutex<Ledger>>,
     mut cmds: mpsc::UnboundedReceiver<ProducerCmd>,
+    t0: Instant,
     until: Instant,
 ) -> Result<(), PipelineError> {
     let mut client = broker.client_config();
@@ -248,30 +263,26 @@ async fn produce(
     let mut incarnation = 1;
     let mut producer = new_producer(incarnation)?;
     let mut sends: Vec<tokio::task::JoinHandle<()>> = Vec::new();
-    let start = Instant::now();
+    let mut crash_pending = false;
+    // A crash waits for a session with acknowledged sends; it never waits past this.
+    let crash_deadline = until + Duration::from_secs(30);
     let mut i: u64 = 0;
-    while Instant::now() < until {
+    while Instant::now() < until || (crash_pending && Instant::now() < crash_deadline) {
         if let Ok(ProducerCmd::Crash) = cmds.try_recv() {
-            // Crash: the process is gone with its in-flight sends; they never get an answer.
-            for s in sends.drain(..) {
-                s.abort();
-            }
-            drop(producer);
-            incarnation += 1;
-            producer = new_producer(incarnation)?;
+            crash_pending = true;
         }
-        let due = start + Duration::from_secs_f64(i as f64 / opts.rate.max(1.0));
+        let due = t0 + Duration::from_secs_f64(i as f64 / opts.rate.max(1.0));
         tokio::time::sleep_until(due.into()).await;
         i += 1;
         let payload = sample::chunk(sample::header("", "", i, 0), opts.size).payload.expect("payload");
         let env = producer.stamp(payload, "fault-run", &format!("thread-{}", i % 7));
         let session = producer.session().to_string();
         let p = producer.clone();
-        let ledger = ledger.clone();
+        let task_ledger = ledger.clone();
         sends.retain(|h| !h.is_finished());
         sends.push(tokio::spawn(async move {
             let r = p.send(&env).await;
-            let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let mut l = task_ledger.lock().unwrap_or_else(|p| p.into_inner());
             match r {
                 Ok(ack) => {
                     l.acked.entry(session).or_default().insert(ack.sequence);
@@ -284,11 +295,44 @@ async fn produce(
                 }
             }
         }));
+        // Crash only once this session has acknowledged sends, right after handing
+        // the client a send: the crash always cuts a send short and always
+        // leaves two sessions behind.
+        let acked_in_session = ledger.lock().unwrap_or_else(|p| p.into_inner()).acked.get(producer.session()).map_or(0, |r| r.len());
+        if crash_pending && acked_in_session > 0 {
+            crash_pending = false;
+            tokio::task::yield_now().await; // let the last send reach the client
+            let in_flight = sends.iter().filter(|h| !h.is_finished()).count();
+            // The process is gone with its in-flight sends; they never get an answer.
+            let crashed_at = Instant::now();
+            for s in &sends {
+                s.abort();
+            }
+            for s in sends.drain(..) {
+                let _ = s.await; // cancelled: its handle on the producer is gone
+            }
+            incarnation += 1;
+            let dead = std::mem::replace(&mut producer, new_producer(incarnation)?);
+            if let Ok(dead) = Arc::try_unwrap(dead) {
+                dead.close().await;
+            }
+            let what = format!(
+                "producer-crash: producer crashed with {in_flight} sends in flight after {acked_in_session} acknowledged, and restarted as a new session"
+            );
+            ledger.lock().unwrap_or_else(|p| p.into_inner()).crashes.push((crashed_at, what));
+        }
+    }
+    if crash_pending {
+        let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        l.errors.push("producer-crash: no send of the session was acknowledged before the end of the run, so it never crashed".into());
     }
     for s in sends {
         let _ = s.await;
     }
     let _ = producer.flush(Duration::from_secs(30));
+    if let Ok(producer) = Arc::try_unwrap(producer) {
+        producer.close().await;
+    }
     // Sends cut short by a crash were never answered: count them as unacknowledged.
     let l = &mut *ledger.lock().unwrap_or_else(|p| p.into_inner());
     let answered: u64 = l.acked.values().map(|r| r.len()).sum::<u64>() + l.unacked;
@@ -304,6 +348,7 @@ async fn consume(
     ledger: Arc<Mutex<Ledger>>,
     mut cmds: mpsc::UnboundedReceiver<ConsumerCmd>,
     stop: tokio::sync::watch::Receiver<bool>,
+    ready: tokio::sync::oneshot::Sender<()>,
 ) -> Result<BTreeMap<i32, i64>, PipelineError> {
     let new_consumer = || -> Result<DashConsumer, PipelineError> {
         let mut s = ConsumerSettings::new(&topic, &group);
@@ -312,8 +357,9 @@ async fn consume(
         DashConsumer::new(&broker.client_config(), s, metrics.clone())
     };
     let mut consumer = new_consumer()?;
-    consumer.wait_for_assignment(Duration::from_secs(60)).await?;
-    let mut since_commit = 0u64;
+    let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
+    let _ = ready.send(());
+    let mut since_commit = record(&ledger, early);
     let mut crash_pending = false;
     let mut stopped_at: Option<Instant> = None;
     loop {
@@ -323,38 +369,67 @@ async fn consume(
         // Crash only with something processed and not yet committed, so the crash is a real one.
         if crash_pending && since_commit > 0 {
             crash_pending = false;
-            drop(consumer); // no commit: everything since the last commit is read again
+            let crashed_at = Instant::now();
+            consumer.close().await; // no commit: everything since the last commit is read again
+            let what = format!("consumer-crash: consumer crashed with {since_commit} records read since its last commit; a new one took over");
+            ledger.lock().unwrap_or_else(|p| p.into_inner()).crashes.push((crashed_at, what));
             consumer = new_consumer()?;
-            consumer.wait_for_assignment(Duration::from_secs(60)).await?;
-            since_commit = 0;
+            let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
+            since_commit = record(&ledger, early);
         }
         if *stop.borrow() {
+            if std::mem::take(&mut crash_pending) {
+                let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+                l.errors.push("consumer-crash: nothing was read before the end of the run, so it never crashed".into());
+            }
             // Caught up means at the end of the log (duplicates written during
             // the fault included), committed: lag zero, or the deadline.
-            consumer.commit().await?;
+            commit(&consumer, &ledger).await;
             if consumer.update_lag().await.is_ok_and(|lag| lag.values().all(|l| *l == 0)) || stop_deadline(&mut stopped_at) {
                 break;
             }
         }
-        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
-            let h = envelope.header.unwrap_or_default();
-            {
-                let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
-                l.received += 1;
-                if !l.reads.entry(h.producer_session).or_default().insert(h.sequence) {
-                    l.duplicates += 1;
-                }
-            }
-            since_commit += 1;
+        if let Some(event) = consumer.next(Duration::from_millis(100)).await? {
+            since_commit += record(&ledger, vec![event]);
             if since_commit >= 100 {
                 since_commit = 0;
-                consumer.commit().await?;
+                commit(&consumer, &ledger).await;
             }
         }
     }
     let report = consumer.finish().await?;
     ledger.lock().unwrap_or_else(|p| p.into_inner()).negative += report.negative_latency;
     Ok(report.lag)
+}
+
+/// Commits what was processed. A commit that fails during a fault is not the
+/// end of the consumer: it is counted, and the next commit covers the same
+/// records (whatever is read again shows as duplicates, never as loss).
+async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
+    if let Err(e) = consumer.commit().await {
+        let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        l.commit_failures += 1;
+        if l.commit_failures == 1 {
+            tracing::warn!("fault run: a commit failed, the next one retries it: {e}");
+        }
+    }
+}
+
+/// Enters the records among `events` in the ledger; returns how many there were.
+fn record(ledger: &Mutex<Ledger>, events: Vec<Event>) -> u64 {
+    let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let mut n = 0;
+    for event in events {
+        if let Event::Message { envelope, .. } = event {
+            let h = envelope.header.unwrap_or_default();
+            l.received += 1;
+            n += 1;
+            if !l.reads.entry(h.producer_session).or_default().insert(h.sequence) {
+                l.duplicates += 1;
+            }
+        }
+    }
+    n
 }
 
 /// After the stop request the consumer gets 30 s to reach the end of the log.

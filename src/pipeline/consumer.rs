@@ -189,8 +189,12 @@ impl DashConsumer {
                 Event::DeadLettered { kind, partition, offset }
             }
         };
-        // Processed: only now may the offset be committed.
-        self.consumer.store_offset_from_message(&msg).map_err(|e| PipelineError::kafka("storing offset", e))?;
+        // Processed: only now may the offset be committed. If the partition was
+        // taken away meanwhile (a rebalance), the offset cannot be stored: its
+        // new owner reads the record again, a duplicate and never a loss.
+        if let Err(e) = self.consumer.store_offset_from_message(&msg) {
+            self.log.warn("store-offset", || format!("offset {topic}/{partition}@{offset} not stored, it will be read again: {e}"));
+        }
         Ok(Some(event))
     }
 
@@ -305,7 +309,17 @@ impl DashConsumer {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Ok(self.report())
+        let report = self.report();
+        self.close().await;
+        Ok(report)
+    }
+
+    /// Leaves the group without committing and without blocking the async
+    /// threads, as when a process dies: what was not committed is read again.
+    pub async fn close(self) {
+        let clients = (self.consumer.clone(), self.dlq.clone());
+        drop(self);
+        super::close_off_runtime(clients).await;
     }
 
     /// Commits the offsets stored so far (processed records only) and waits for

@@ -31,3 +31,10 @@ impl PipelineError {
 }
 pub mod verify;
 pub mod aggregate;
+
+/// Drops a librdkafka client on a blocking thread and waits for it. Tearing a
+/// client down blocks (a producer purges and waits up to 500 ms, a consumer
+/// leaves its group); on a runtime worker that would stall every task on it.
+pub(crate) async fn close_off_runtime<T: Send + 'static>(client: T) {
+    let _ = tokio::task::spawn_blocking(move || drop(client)).await;
+}

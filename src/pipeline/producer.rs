@@ -222,6 +222,14 @@ impl DashProducer {
         }
     }
 
+    /// Shuts the producer down without blocking the async threads; what is still
+    /// in flight is purged, as when a process dies.
+    pub async fn close(self) {
+        let client = self.producer.clone();
+        drop(self);
+        super::close_off_runtime(client).await;
+    }
+
     /// Waits for in-flight sends and logs the last compression summary.
     pub fn flush(&self, timeout: Duration) -> Result<(), PipelineError> {
         let s = self.summary.lock().unwrap_or_else(|p| p.into_inner());

@@ -2,6 +2,7 @@
 //! loss ranges, metrics endpoint, unreachable brokers, the CLI.
 
 mod cli;
+mod compression_log;
 mod dlq;
 mod faults;
 mod loss;
