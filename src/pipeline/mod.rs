@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod rangeset;
 pub mod ratelimit;
 pub mod consumer;
+pub mod idempotence;
 pub mod producer;
 
 /// Why the producer or consumer failed as a whole (one message's failure is a `producer::SendError`).

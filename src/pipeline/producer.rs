@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
+use super::idempotence::{IdempotenceWatch, STATS_INTERVAL_MS};
 use super::latency::WallClock;
 use super::metrics::Metrics;
 use super::PipelineError;
@@ -91,7 +92,10 @@ struct CompressionSummary {
 
 /// Sends DashStream messages for one producer session.
 pub struct DashProducer {
-    producer: FutureProducer,
+    producer: FutureProducer<IdempotenceWatch>,
+    idempotent: bool,
+    /// Shares its flag with the client's context.
+    watch: IdempotenceWatch,
     encoder: Mutex<Encoder>,
     settings: ProducerSettings,
     session: String,
@@ -113,11 +117,19 @@ impl DashProducer {
         set_default(&mut cfg, "enable.idempotence", if acks_all { "true" } else { "false" });
         set_default(&mut cfg, "linger.ms", "5");
         cfg.set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string());
-        let producer: FutureProducer = cfg.create().map_err(|e| PipelineError::kafka("creating producer", e))?;
+        let idempotent = cfg.get("enable.idempotence") == Some("true");
+        if idempotent {
+            set_default(&mut cfg, "statistics.interval.ms", STATS_INTERVAL_MS);
+        }
+        let watch = IdempotenceWatch::default();
+        let producer: FutureProducer<IdempotenceWatch> =
+            cfg.create_with_context(watch.clone()).map_err(|e| PipelineError::kafka("creating producer", e))?;
         let session = uuid::Uuid::new_v4().to_string();
         tracing::info!(producer_id = %settings.producer_id, %session, topic = %settings.topic, "producer session started");
         Ok(Self {
             producer,
+            idempotent,
+            watch,
             encoder: Mutex::new(Encoder::new(settings.codec.clone())),
             settings,
             session,
@@ -128,15 +140,28 @@ impl DashProducer {
     }
 
     /// Waits until the broker has answered with metadata for this producer's
-    /// topic, so that the first messages do not carry the connection time.
+    /// topic and, when idempotent, until the producer id is assigned, so that
+    /// the first messages do not carry the connection time (see `idempotence`).
     pub async fn connect(&self, timeout: Duration) -> Result<(), PipelineError> {
+        let began = Instant::now();
         let producer = self.producer.clone();
         let topic = self.settings.topic.clone();
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout))
             .await
             .expect("metadata task panicked")
-            .map(|_| ())
-            .map_err(|e| PipelineError::kafka("connecting the producer", e))
+            .map_err(|e| PipelineError::kafka("connecting the producer", e))?;
+        if !self.idempotent || self.watch.assigned() {
+            return Ok(());
+        }
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        while !self.watch.assigned() {
+            if began.elapsed() > timeout {
+                return Err(PipelineError::Unreachable(format!("the broker gave this producer no idempotent producer id within {timeout:?}")));
+            }
+            tick.tick().await;
+        }
+        tracing::debug!(ms = began.elapsed().as_millis() as u64, "producer ready");
+        Ok(())
     }
 
     /// This run's session id (new on every start).

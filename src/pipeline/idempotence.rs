@@ -1,0 +1,57 @@
+//! When an idempotent producer can really send.
+//!
+//! librdkafka asks for an idempotent producer's id on a timer that first fires
+//! 500 ms after the client is created (`rd_kafka_idemp_init` starts the PID
+//! state machine "non-immediate"), and every message waits for that id. A
+//! producer that starts sending at once therefore puts up to half a second on
+//! its first messages: a startup cost, not the pipeline's latency. The client's
+//! statistics say when the id is assigned, so `DashProducer::connect` can wait
+//! for that condition instead of guessing a delay.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rdkafka::ClientContext;
+
+/// How often librdkafka reports statistics to [`IdempotenceWatch`].
+pub(crate) const STATS_INTERVAL_MS: &str = "100";
+
+/// A client context that notes when the idempotent producer id is assigned.
+#[derive(Clone, Default)]
+pub struct IdempotenceWatch {
+    assigned: Arc<AtomicBool>,
+}
+
+impl IdempotenceWatch {
+    /// Whether librdkafka has reported the producer id as assigned.
+    pub fn assigned(&self) -> bool {
+        self.assigned.load(Ordering::Acquire)
+    }
+}
+
+/// The statistics JSON says `"idemp_state": "Assigned"` once the id is in hand.
+fn says_assigned(stats: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"\"idemp_state\": \"Assigned\"";
+    stats.windows(NEEDLE.len()).any(|w| w == NEEDLE)
+}
+
+impl ClientContext for IdempotenceWatch {
+    fn stats_raw(&self, statistics: &[u8]) {
+        if !self.assigned() && says_assigned(statistics) {
+            tracing::debug!("idempotent producer id assigned");
+            self.assigned.store(true, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_assigned;
+
+    #[test]
+    fn reads_the_state_from_librdkafka_statistics() {
+        assert!(says_assigned(br#"{"eos": { "idemp_state": "Assigned", "idemp_stateage": 12 }}"#));
+        assert!(!says_assigned(br#"{"eos": { "idemp_state": "WaitPID", "idemp_stateage": 12 }}"#));
+        assert!(!says_assigned(br#"{"name": "rdkafka#producer-1"}"#));
+    }
+}
