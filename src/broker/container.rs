@@ -34,6 +34,8 @@ pub const OWNER_LABEL: &str = "dashstream.owner-pid";
 const CLUSTER_ID: &str = "5L6g3nShT-eMCtK--X86sw";
 const HEAP: &str = "-Xmx512m -Xms256m";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long `docker pause` is retried while the cgroup freezer refuses.
+const PAUSE_DEADLINE: Duration = Duration::from_secs(20);
 /// How long a broker gets to shut down cleanly after SIGTERM.
 const CLEAN_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -254,6 +256,30 @@ impl ContainerBroker {
         Ok(())
     }
 
+    /// `docker pause`, tried again while the kernel's cgroup freezer gives up
+    /// on a busy process ("OCI runtime pause failed: unable to freeze"): runc
+    /// thaws the container again when that happens, so a retry is safe.
+    async fn pause_with_retries(&self, node: &Node) -> Result<(), BrokerError> {
+        let began = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut attempts = 0u32;
+        loop {
+            tick.tick().await;
+            attempts += 1;
+            match self.docker.pause_container(&node.container_id).await {
+                Ok(()) => break,
+                Err(e) if e.to_string().contains("unable to freeze") && began.elapsed() < PAUSE_DEADLINE => {
+                    tracing::debug!(broker = node.id, attempts, "docker pause: {e}; trying again");
+                }
+                Err(e) => return Err(docker_err(e)),
+            }
+        }
+        if attempts > 1 {
+            tracing::info!(broker = node.id, attempts, "broker paused after the freezer refused {} time(s)", attempts - 1);
+        }
+        Ok(())
+    }
+
     async fn wait_node_answers(&self, node: &Node) -> Result<(), BrokerError> {
         admin::wait_for_brokers(&self.node_config(node), 1, READY_DEADLINE).await
     }
@@ -323,7 +349,7 @@ impl Broker for ContainerBroker {
             }
             Fault::Pause { broker } => {
                 let node = self.node(broker)?;
-                self.docker.pause_container(&node.container_id).await.map_err(docker_err)?;
+                self.pause_with_retries(node).await?;
                 self.expect_state(fault, node, true, true).await
             }
             Fault::Unpause { broker } => {
