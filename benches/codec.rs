@@ -3,6 +3,7 @@
 //! For each message size (100 B, 600 B as in the real pipeline, 4 KiB, 64 KiB):
 //! - encode: `Encoder` (policy always, level 3) vs bare `prost` encode + bare zstd compress (level 3);
 //! - decode: `Decoder` on that frame vs bare zstd decompress + bare `prost` decode.
+//!
 //! After criterion's own report, the ratios codec/peer are printed as a table
 //! (goal: at least 0.8 at every size). Run: `cargo bench --bench codec`.
 

@@ -78,7 +78,7 @@ fn streamed(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> Result<Vec<u8>
             let mut output = OutBuffer::around_pos(&mut out, pos);
             let hint = dctx.decompress_stream(&mut output, &mut input).map_err(|code| map_stream_error(code, cap))?;
             let written = output.pos();
-            drop(output);
+            // `output` borrows `out` up to here (non-lexical lifetimes end the borrow).
             debug_assert_eq!(written, out.len());
             hint
         };

@@ -122,7 +122,8 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     let (ctx, crx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let consumer_task = tokio::spawn(consume(broker.clone(), topic.clone(), group, metrics.clone(), ledger.clone(), crx, stop_rx, ready_tx));
+    let shared = Shared { broker: broker.clone(), topic: topic.clone(), metrics: metrics.clone(), ledger: ledger.clone() };
+    let consumer_task = tokio::spawn(consume(shared.clone(), group, crx, stop_rx, ready_tx));
     if ready_rx.await.is_err() {
         // The consumer gave up before it was assigned: its error says why.
         return Err(consumer_task.await.expect("consumer task panicked").err().unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
@@ -131,7 +132,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
 
     let (ptx, prx) = mpsc::unbounded_channel();
     let traffic_end = t0 + opts.duration;
-    let producer_task = tokio::spawn(produce(broker.clone(), topic.clone(), opts.clone(), metrics.clone(), ledger.clone(), prx, t0, traffic_end));
+    let producer_task = tokio::spawn(produce(shared, opts.clone(), prx, t0, traffic_end));
 
     let mut faults: Vec<(Duration, String)> = Vec::new();
     let mut next_progress = Instant::now() + Duration::from_secs(5);
@@ -240,16 +241,23 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     Ok(v)
 }
 
-async fn produce(
+/// What the producer and consumer tasks of one run share.
+#[derive(Clone)]
+struct Shared {
     broker: Arc<dyn Broker>,
     topic: String,
-    opts: RunOptions,
     metrics: Metrics,
     ledger: Arc<Mutex<Ledger>>,
+}
+
+async fn produce(
+    shared: Shared,
+    opts: RunOptions,
     mut cmds: mpsc::UnboundedReceiver<ProducerCmd>,
     t0: Instant,
     until: Instant,
 ) -> Result<(), PipelineError> {
+    let Shared { broker, topic, metrics, ledger } = shared;
     let mut client = broker.client_config();
     for (k, v) in &opts.producer_overrides {
         client.set(k, v);
@@ -341,15 +349,13 @@ async fn produce(
 }
 
 async fn consume(
-    broker: Arc<dyn Broker>,
-    topic: String,
+    shared: Shared,
     group: String,
-    metrics: Metrics,
-    ledger: Arc<Mutex<Ledger>>,
     mut cmds: mpsc::UnboundedReceiver<ConsumerCmd>,
     stop: tokio::sync::watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> Result<BTreeMap<i32, i64>, PipelineError> {
+    let Shared { broker, topic, metrics, ledger } = shared;
     let new_consumer = || -> Result<DashConsumer, PipelineError> {
         let mut s = ConsumerSettings::new(&topic, &group);
         s.auto_commit = false;

@@ -68,7 +68,7 @@ impl ConsumerSettings {
 /// What one record turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Message { envelope: Envelope, format: FrameFormat, seen: Seen, latency: Latency, partition: i32, offset: i64 },
+    Message { envelope: Box<Envelope>, format: FrameFormat, seen: Seen, latency: Latency, partition: i32, offset: i64 },
     DeadLettered { kind: DecodeErrorKind, partition: i32, offset: i64 },
 }
 
@@ -221,7 +221,7 @@ impl DashConsumer {
         if seen == Seen::Duplicate {
             self.metrics.duplicates.inc();
         }
-        Event::Message { envelope, format, seen, latency, partition, offset }
+        Event::Message { envelope: Box::new(envelope), format, seen, latency, partition, offset }
     }
 
     /// Judges holes older than the grace period (called by `next`, at most once a second).
