@@ -163,13 +163,13 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
         }
         if let Some(i) = active.iter().position(|(until, _)| *until <= Instant::now()) {
             let (_, inj) = active.remove(i);
-            if let Err(e) = catalogue::heal(&inj, broker.as_ref(), &topic).await {
+            if let Err(e) = catalogue::heal(&inj, broker.as_ref(), &topic, active.is_empty()).await {
                 failures.push(format!("healing {}: {e}", inj.plan));
             }
         }
         if Instant::now() >= next_progress {
             next_progress = Instant::now() + Duration::from_secs(5);
-            let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let l = lock(&ledger);
             let acked: u64 = l.acked.values().map(|r| r.len()).sum();
             progress(format!(
                 "[{:5.1}s] acknowledged {acked}, unacknowledged {}, read {} (duplicates {}), faults so far {}",
@@ -190,7 +190,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     let drain_start = Instant::now();
     loop {
         let done = {
-            let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let l = lock(&ledger);
             l.acked.iter().all(|(s, acked)| l.reads.get(s).is_some_and(|r| acked.difference(r).is_empty()))
         };
         if done || drain_start.elapsed() > opts.drain_timeout {
@@ -207,7 +207,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
         }
     };
 
-    let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let l = lock(&ledger);
     faults.extend(l.crashes.iter().map(|(at, what)| (at.saturating_duration_since(t0), what.clone())));
     faults.sort_by_key(|(at, _)| *at);
     let mut v = Verdict {
@@ -290,7 +290,7 @@ async fn produce(
         sends.retain(|h| !h.is_finished());
         sends.push(tokio::spawn(async move {
             let r = p.send(&env).await;
-            let mut l = task_ledger.lock().unwrap_or_else(|p| p.into_inner());
+            let mut l = lock(&task_ledger);
             match r {
                 Ok(ack) => {
                     l.acked.entry(session).or_default().insert(ack.sequence);
@@ -306,7 +306,7 @@ async fn produce(
         // Crash only once this session has acknowledged sends, right after handing
         // the client a send: the crash always cuts a send short and always
         // leaves two sessions behind.
-        let acked_in_session = ledger.lock().unwrap_or_else(|p| p.into_inner()).acked.get(producer.session()).map_or(0, |r| r.len());
+        let acked_in_session = lock(&ledger).acked.get(producer.session()).map_or(0, |r| r.len());
         if crash_pending && acked_in_session > 0 {
             crash_pending = false;
             tokio::task::yield_now().await; // let the last send reach the client
@@ -327,11 +327,11 @@ async fn produce(
             let what = format!(
                 "producer-crash: producer crashed with {in_flight} sends in flight after {acked_in_session} acknowledged, and restarted as a new session"
             );
-            ledger.lock().unwrap_or_else(|p| p.into_inner()).crashes.push((crashed_at, what));
+            lock(&ledger).crashes.push((crashed_at, what));
         }
     }
     if crash_pending {
-        let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let mut l = lock(&ledger);
         l.errors.push("producer-crash: no send of the session was acknowledged before the end of the run, so it never crashed".into());
     }
     for s in sends {
@@ -342,7 +342,7 @@ async fn produce(
         producer.close().await;
     }
     // Sends cut short by a crash were never answered: count them as unacknowledged.
-    let l = &mut *ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let l = &mut *lock(&ledger);
     let answered: u64 = l.acked.values().map(|r| r.len()).sum::<u64>() + l.unacked;
     l.unacked += i.saturating_sub(answered);
     Ok(())
@@ -378,14 +378,14 @@ async fn consume(
             let crashed_at = Instant::now();
             consumer.close().await; // no commit: everything since the last commit is read again
             let what = format!("consumer-crash: consumer crashed with {since_commit} records read since its last commit; a new one took over");
-            ledger.lock().unwrap_or_else(|p| p.into_inner()).crashes.push((crashed_at, what));
+            lock(&ledger).crashes.push((crashed_at, what));
             consumer = new_consumer()?;
             let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
             since_commit = record(&ledger, early);
         }
         if *stop.borrow() {
             if std::mem::take(&mut crash_pending) {
-                let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+                let mut l = lock(&ledger);
                 l.errors.push("consumer-crash: nothing was read before the end of the run, so it never crashed".into());
             }
             // Caught up means at the end of the log (duplicates written during
@@ -404,7 +404,7 @@ async fn consume(
         }
     }
     let report = consumer.finish().await?;
-    ledger.lock().unwrap_or_else(|p| p.into_inner()).negative += report.negative_latency;
+    lock(&ledger).negative += report.negative_latency;
     Ok(report.lag)
 }
 
@@ -413,7 +413,7 @@ async fn consume(
 /// records (whatever is read again shows as duplicates, never as loss).
 async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
     if let Err(e) = consumer.commit().await {
-        let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let mut l = lock(ledger);
         l.commit_failures += 1;
         if l.commit_failures == 1 {
             tracing::warn!("fault run: a commit failed, the next one retries it: {e}");
@@ -421,9 +421,15 @@ async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
     }
 }
 
+/// The ledger, also after a task panicked while holding it: what it had
+/// recorded until then still counts in the verdict.
+fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Enters the records among `events` in the ledger; returns how many there were.
 fn record(ledger: &Mutex<Ledger>, events: Vec<Event>) -> u64 {
-    let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let mut l = lock(ledger);
     let mut n = 0;
     for event in events {
         if let Event::Message { envelope, .. } = event {
