@@ -1,20 +1,24 @@
 //! `cargo test --test conformance`: the Gherkin suite on both backends (the
-//! embedded mock cluster and a real Kafka container), then the five bug
-//! replicas, each of which must turn its scenario red.
+//! embedded mock cluster and a real Kafka container), then the bug replicas,
+//! each of which must turn its scenario red.
 //!
+//! Which backends: `DASHSTREAM_TEST_BROKER` (a comma-separated list, default
+//! `mock,container`); an existing cluster with `DASHSTREAM_TEST_BOOTSTRAP` (and
+//! `DASHSTREAM_TEST_SETTINGS=k=v,...`), see `dashstream::broker::factory`.
 //! Reports go to `target/dashstream-report/` (JUnit XML, Cucumber JSON,
 //! Markdown, HTML). Without a Docker host the container half fails with the
 //! discovery error; it is never skipped. The last line is `conformance: N passed, M failed`.
 #![allow(clippy::print_stdout)]
 
 mod replicas;
-mod steps;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use steps::reference::Reference;
-use steps::suite::{self, SuiteOptions};
+use dashstream::broker::{factory, BrokerArgs, BrokerKind};
+use dashstream::conformance::reference::Reference;
+use dashstream::conformance::suite::{self, SuiteOptions, SuiteResult};
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -29,7 +33,7 @@ fn scan_roots() -> Vec<PathBuf> {
     ["src", "tests", "features", "benches"].iter().map(|d| crate_dir().join(d)).collect()
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
@@ -40,22 +44,23 @@ fn main() -> std::process::ExitCode {
             Err(_) => {
                 println!("conformance: the suite did not finish within 15 minutes");
                 println!("conformance: 0 passed, 1 failed");
-                std::process::ExitCode::FAILURE
+                ExitCode::FAILURE
             }
         }
     })
 }
 
-async fn main_async() -> std::process::ExitCode {
-    let backends: Vec<String> = std::env::var("DASHSTREAM_BACKENDS")
-        .unwrap_or_else(|_| "mock,container".into())
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let opts = SuiteOptions {
-        backends,
-        external: None,
+/// The backends to run and how to reach them, from the test environment.
+fn options() -> Result<SuiteOptions, String> {
+    if std::env::var_os("DASHSTREAM_BACKENDS").is_some() {
+        return Err(format!("DASHSTREAM_BACKENDS is now {} (same values: mock,container,...)", factory::ENV_BROKER));
+    }
+    let env = BrokerArgs::from_env(BrokerKind::Mock).map_err(|e| e.to_string())?;
+    let names = std::env::var(factory::ENV_BROKER).unwrap_or_else(|_| if env.connection.bootstrap.is_some() { "external".into() } else { "mock,container".into() });
+    let backends = names.split(',').filter(|s| !s.trim().is_empty()).map(|n| factory::parse_kind(n).map(|k| factory::resolve(k, &env.connection)));
+    Ok(SuiteOptions {
+        backends: backends.collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+        connection: env.connection,
         tags: std::env::var("DASHSTREAM_TAGS").ok(),
         report_dir: report_dir(),
         features: crate_dir().join("features"),
@@ -63,8 +68,10 @@ async fn main_async() -> std::process::ExitCode {
         scan_roots: scan_roots(),
         concurrency: 8,
         label: "reference".into(),
-    };
-    let result = suite::run(&opts).await;
+    })
+}
+
+fn print_result(result: &SuiteResult) {
     for b in &result.backends {
         println!("\n===== {} =====", b.backend);
         match &b.error {
@@ -77,52 +84,59 @@ async fn main_async() -> std::process::ExitCode {
         println!("{line}");
     }
     println!("reports: {}", report_dir().display());
+}
 
-    // The replicas: each must make its feature fail.
-    let mut replica_failures = 0;
-    let mut replicas_caught = 0;
-    if std::env::var_os("DASHSTREAM_SKIP_REPLICAS").is_none() {
-        println!("\nbug replicas (each must fail its scenario):");
-        for r in replicas::all(&report_dir().join("replicas")) {
-            let dir = tempfile::tempdir().expect("tempdir");
-            std::fs::copy(crate_dir().join("features").join(r.feature), dir.path().join(r.feature)).expect("copy feature");
-            let ropts = SuiteOptions {
-                backends: vec!["mock".into()],
-                external: None,
-                tags: None,
-                report_dir: report_dir().join("replicas"),
-                features: dir.path().to_path_buf(),
-                pipeline: r.pipeline.clone(),
-                scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
-                concurrency: 8,
-                label: r.name.into(),
-            };
-            let res = suite::run(&ropts).await;
-            let failed: Vec<_> = res.records.iter().filter(|x| x.status == "failed").collect();
-            if res.backends.iter().any(|b| b.error.is_some()) || failed.is_empty() {
-                replica_failures += 1;
-                println!("  DEFECT: {} ({}): {} did not fail", r.name, r.bug, r.feature);
-            } else {
-                replicas_caught += 1;
-                let first = failed[0];
-                let why = first.error.clone().unwrap_or_default();
-                println!(
-                    "  caught {}: \"{}\" failed: {}",
-                    r.name,
-                    first.scenario,
-                    why.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim()
-                );
-            }
+async fn main_async() -> ExitCode {
+    let opts = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            println!("conformance: bad test environment: {e}\nconformance: 0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = suite::run(&opts).await;
+    print_result(&result);
+    let (caught, missed) = if std::env::var_os("DASHSTREAM_SKIP_REPLICAS").is_none() { run_replicas().await } else { (0, 0) };
+    let passed: usize = result.backends.iter().map(|b| b.passed).sum::<usize>() + caught;
+    let failed: usize = result.backends.iter().map(|b| b.failed + b.skipped + usize::from(b.error.is_some())).sum::<usize>() + missed;
+    println!("\nconformance: {passed} passed, {failed} failed");
+    if result.passed() && missed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs each replica's feature on the mock with the replica as the pipeline;
+/// returns (caught, not caught).
+async fn run_replicas() -> (usize, usize) {
+    println!("\nbug replicas (each must fail its scenario):");
+    let (mut caught, mut missed) = (0, 0);
+    for r in replicas::all(&report_dir().join("replicas")) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::copy(crate_dir().join("features").join(r.feature), dir.path().join(r.feature)).expect("copy feature");
+        let ropts = SuiteOptions {
+            backends: vec![BrokerKind::Mock],
+            connection: Default::default(),
+            tags: None,
+            report_dir: report_dir().join("replicas"),
+            features: dir.path().to_path_buf(),
+            pipeline: r.pipeline.clone(),
+            scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
+            concurrency: 8,
+            label: r.name.into(),
+        };
+        let res = suite::run(&ropts).await;
+        let failed: Vec<_> = res.records.iter().filter(|x| x.status == "failed").collect();
+        if res.backends.iter().any(|b| b.error.is_some()) || failed.is_empty() {
+            missed += 1;
+            println!("  DEFECT: {} ({}): {} did not fail", r.name, r.bug, r.feature);
+        } else {
+            caught += 1;
+            let why = failed[0].error.clone().unwrap_or_default();
+            let first_line = why.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string();
+            println!("  caught {}: \"{}\" failed: {first_line}", r.name, failed[0].scenario);
         }
     }
-
-    let passed: usize = result.backends.iter().map(|b| b.passed).sum::<usize>() + replicas_caught;
-    let failed: usize = result.backends.iter().map(|b| b.failed + b.skipped + usize::from(b.error.is_some())).sum::<usize>() + replica_failures;
-    let ok = result.passed() && replica_failures == 0;
-    println!("\nconformance: {passed} passed, {failed} failed");
-    if ok {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    (caught, missed)
 }

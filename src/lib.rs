@@ -6,14 +6,23 @@
 //! `Envelope`, optionally zstd-compressed (see `proto/PROTOCOL.md`).
 //!
 //! # Layout
+//! Layers, bottom up; each imports only the ones below it.
 //! - [`proto`]: the generated `Envelope` types (from `proto/dashstream.proto`).
+//! - [`sample`]: deterministic sample messages (fixtures, benches, traffic).
 //! - [`codec`]: frames to messages and back, bounded against hostile input.
 //! - [`docker`]: finds a Docker host the way testcontainers users expect.
-//! - [`broker`]: the Kafka backends tests and runs use (container, mock, external).
+//! - [`broker`]: the Kafka backends (container, cluster, mock, external), named
+//!   by one enum, opened by one factory, with the actions faults are made of.
+//! - [`pipeline`]: the reference producer and consumer, the traffic generator,
+//!   loss detection, latency, metrics, `verify`.
+//! - [`faults`]: the fault catalogue, injection, fault runs and their verdicts.
+//! - [`conformance`]: the conformance engine (World, steps, suite runner,
+//!   reports) that `dashstream check` and `cargo test` run on `features/`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod broker;
 pub mod codec;
+pub mod conformance;
 pub mod docker;
 pub mod faults;
 pub mod pipeline;

@@ -2,10 +2,6 @@
 
 mod cli;
 
-/// The conformance suite's step definitions, shared with `cargo test --test conformance`.
-#[path = "../features/steps/mod.rs"]
-mod steps;
-
 fn main() -> std::process::ExitCode {
     cli::run()
 }

@@ -8,8 +8,8 @@ use dashstream::codec::{CodecConfig, Decoder};
 use dashstream::pipeline::metrics::Metrics;
 
 use super::plain_consumer::{self, count};
-use crate::steps::pipeline::{Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
-use crate::steps::reference::Reference;
+use dashstream::conformance::pipeline::{Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
+use dashstream::conformance::reference::Reference;
 
 pub struct DroppingConsumer;
 

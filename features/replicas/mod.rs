@@ -12,8 +12,8 @@ mod skew_blind_latency;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::steps::pipeline::Pipeline;
-use crate::steps::reference::Reference;
+use dashstream::conformance::pipeline::Pipeline;
+use dashstream::conformance::reference::Reference;
 
 /// A broken variant and the feature that must catch it.
 pub struct Replica {

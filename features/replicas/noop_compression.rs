@@ -13,8 +13,8 @@ use dashstream::proto::{Envelope, Header};
 use prost::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::steps::pipeline::{Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
-use crate::steps::reference::{pace, payload, Reference};
+use dashstream::conformance::pipeline::{Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
+use dashstream::conformance::reference::{payload, Reference};
 
 pub struct NoopCompression;
 
@@ -36,7 +36,9 @@ impl Pipeline for NoopCompression {
         let mut out = ProduceOutcome { producer_id: "noop-compression".into(), session: session.clone(), ..Default::default() };
         let start = Instant::now();
         for i in 0..plan.count {
-            pace(start, i, plan.rate).await;
+            if plan.rate > 0.0 {
+                tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / plan.rate)).into()).await;
+            }
             let header = Header {
                 producer_id: out.producer_id.clone(),
                 producer_session: session.clone(),

@@ -8,7 +8,7 @@ use dashstream::broker::Broker;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
-use crate::steps::pipeline::{target, Background, ConsumeOutcome, RunningConsumer};
+use dashstream::conformance::pipeline::{target, Background, ConsumeOutcome, RunningConsumer};
 
 pub type Handler = Box<dyn FnMut(&[u8], &mut ConsumeOutcome) + Send>;
 

@@ -2,8 +2,6 @@
 
 use crate::docker::DockerHostError;
 
-use super::fault::FaultKind;
-
 /// Why a broker could not be started, reached or faulted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -16,10 +14,12 @@ pub enum BrokerError {
     Docker(String),
     #[error("kafka: {context}: {source}")]
     Kafka { context: String, source: rdkafka::error::KafkaError },
+    #[error("broker at {bootstrap} is unreachable: no answer within {secs} s ({last})")]
+    Unreachable { bootstrap: String, secs: u64, last: String },
     #[error("{what} not reached within {secs} s: {last}")]
     Timeout { what: String, secs: u64, last: String },
-    #[error("the {backend} backend cannot inject {fault:?}")]
-    Unsupported { backend: &'static str, fault: FaultKind },
+    #[error("the {backend} backend cannot {action}")]
+    Unsupported { backend: &'static str, action: String },
     #[error("fault {fault} had no effect: {why}")]
     NoEffect { fault: String, why: String },
     #[error("no broker with id {0}")]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
 
-use super::{admin, Broker, BrokerError, BrokerKind, Fault, FaultKind};
+use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind};
 
 /// A cluster someone else runs.
 #[derive(Debug, Clone)]
@@ -21,19 +21,6 @@ impl ExternalBroker {
     /// `bootstrap` is `host:port[,...]`; `settings` are librdkafka `key=value` pairs.
     pub fn new(bootstrap: impl Into<String>, settings: BTreeMap<String, String>) -> Self {
         Self { bootstrap: bootstrap.into(), settings, replication: -1 }
-    }
-
-    /// Parses `-X key=value` style settings.
-    pub fn parse_settings<'a>(pairs: impl IntoIterator<Item = &'a str>) -> Result<BTreeMap<String, String>, BrokerError> {
-        pairs
-            .into_iter()
-            .map(|p| {
-                p.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or_else(|| BrokerError::Config(format!("{p:?} is not key=value")))
-            })
-            .collect()
     }
 
     /// Replication factor for topics this crate creates (-1: the cluster's default).
@@ -78,11 +65,7 @@ impl Broker for ExternalBroker {
         admin::create_topic(&self.client_config(), topic, partitions, self.replication, Duration::from_secs(60)).await
     }
 
-    fn supported_faults(&self) -> Vec<FaultKind> {
-        Vec::new()
-    }
-
-    async fn inject(&self, fault: &Fault) -> Result<(), BrokerError> {
-        Err(BrokerError::Unsupported { backend: "external", fault: fault.kind() })
+    async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError> {
+        Err(BrokerError::Unsupported { backend: "external", action: action.to_string() })
     }
 }

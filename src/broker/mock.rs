@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use super::{admin, Broker, BrokerError, BrokerKind, Fault, FaultKind};
+use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind};
 
 /// `MockCluster` holds a raw librdkafka handle. Every mock API call posts an
 /// operation to the cluster's own thread and waits for it, which librdkafka
@@ -87,35 +87,31 @@ impl Broker for MockBroker {
         admin::wait_for_leaders(&self.client_config(), topic, partitions, Duration::from_secs(30)).await
     }
 
-    fn supported_faults(&self) -> Vec<FaultKind> {
-        vec![FaultKind::Down, FaultKind::Up, FaultKind::RequestErrors, FaultKind::RoundTripDelay, FaultKind::LeaderMove]
-    }
-
-    async fn inject(&self, fault: &Fault) -> Result<(), BrokerError> {
-        tracing::info!(%fault, "injecting");
-        let ctx = |e| BrokerError::kafka(fault.to_string(), e);
-        match fault {
-            Fault::Down { broker } => {
+    async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError> {
+        tracing::info!(%action, "applying");
+        let ctx = |e| BrokerError::kafka(action.to_string(), e);
+        match action {
+            BrokerAction::Down { broker } => {
                 self.check_id(*broker)?;
                 self.with(|c| c.broker_down(*broker)).map_err(ctx)
             }
-            Fault::Up { broker } => {
+            BrokerAction::Up { broker } => {
                 self.check_id(*broker)?;
                 self.with(|c| c.broker_up(*broker)).map_err(ctx)
             }
-            Fault::RequestErrors { api, errors } => {
+            BrokerAction::RequestErrors { api, errors } => {
                 self.with(|c| c.request_errors(*api, errors));
                 Ok(())
             }
-            Fault::RoundTripDelay { broker, delay } => {
+            BrokerAction::RoundTripDelay { broker, delay } => {
                 self.check_id(*broker)?;
                 self.with(|c| c.broker_round_trip_time(*broker, *delay)).map_err(ctx)
             }
-            Fault::LeaderMove { topic, partition, broker } => {
+            BrokerAction::LeaderMove { topic, partition, broker } => {
                 self.check_id(*broker)?;
                 self.with(|c| c.partition_leader(topic, *partition, Some(*broker))).map_err(ctx)
             }
-            other => Err(BrokerError::Unsupported { backend: "mock", fault: other.kind() }),
+            other => Err(BrokerError::Unsupported { backend: "mock", action: other.to_string() }),
         }
     }
 }

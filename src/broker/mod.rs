@@ -1,43 +1,59 @@
-//! Kafka brokers for tests and runs, behind one trait.
+//! Kafka brokers for tests and runs, behind one trait, named by one enum and
+//! opened by one factory.
 //!
 //! - [`container`]: real Apache Kafka in Docker (a single KRaft broker, or a
 //!   3-broker cluster on a private network), thrown away when dropped.
 //! - [`mock`]: librdkafka's in-process mock cluster; needs nothing.
 //! - [`external`]: an existing cluster, with librdkafka settings passed through.
+//! - [`factory`]: [`BrokerKind`] plus connection settings to a running backend;
+//!   the CLI's `--broker` flags and the tests' environment loader both end there.
 //!
-//! Every backend gives bootstrap servers, creates topics and lists the faults it
-//! can inject; [`Broker::inject`] applies one and waits until it has taken effect.
+//! Every backend gives bootstrap servers and creates topics;
+//! [`Broker::apply`] performs one [`BrokerAction`] and waits until it has taken effect.
 
+mod action;
 pub mod admin;
 pub mod container;
+mod container_actions;
 mod error;
 pub mod external;
-mod fault;
+pub mod factory;
 pub mod image;
 pub mod mock;
+mod orphans;
 mod ports;
-pub mod select;
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rdkafka::ClientConfig;
 
+pub use action::BrokerAction;
 pub use error::BrokerError;
-pub use fault::{Fault, FaultKind};
+pub use factory::{open, BrokerArgs, ConnectionArgs};
 
-/// Which backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which backend. `Auto` is a request, resolved when the broker is opened
+/// (see [`factory::resolve`]); a running broker never reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum BrokerKind {
+    /// `--bootstrap` if given, else a Kafka container if a Docker host answers, else the mock.
+    Auto,
+    /// One KRaft broker in Docker.
     Container,
+    /// Three KRaft brokers in Docker on a private network.
     Cluster,
+    /// librdkafka's embedded mock cluster.
     Mock,
+    /// An existing cluster (`--bootstrap`).
     External,
 }
 
 impl BrokerKind {
+    /// The name used on the command line, in tags (`@mock-only`) and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Auto => "auto",
             Self::Container => "container",
             Self::Cluster => "cluster",
             Self::Mock => "mock",
@@ -46,10 +62,16 @@ impl BrokerKind {
     }
 }
 
+impl fmt::Display for BrokerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A Kafka cluster the pipeline can talk to.
 #[async_trait]
 pub trait Broker: Send + Sync {
-    /// Which backend this is.
+    /// Which backend this is (never `Auto`).
     fn kind(&self) -> BrokerKind;
     /// One line for logs and reports: the broker, its version, where it runs.
     fn describe(&self) -> String;
@@ -63,14 +85,13 @@ pub trait Broker: Send + Sync {
     }
     /// Replication factor for new topics (all brokers, up to 3).
     fn replication_factor(&self) -> i32;
-    /// Ids of the brokers, for faults that target one.
+    /// Ids of the brokers, for actions that target one.
     fn broker_ids(&self) -> Vec<i32>;
     /// Creates a topic and waits until every partition has a leader.
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError>;
-    /// The faults this backend can inject.
-    fn supported_faults(&self) -> Vec<FaultKind>;
-    /// Applies a fault and returns once it has taken effect (checked, not assumed).
-    async fn inject(&self, fault: &Fault) -> Result<(), BrokerError>;
+    /// Performs an action and returns once it has taken effect (checked, not
+    /// assumed). A backend that cannot perform it returns [`BrokerError::Unsupported`].
+    async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError>;
 }
 
 /// How long a broker may take to answer after start or restart.

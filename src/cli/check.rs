@@ -1,29 +1,26 @@
-//! `dashstream check`: the conformance suite from the binary, the same features
-//! and step definitions that `cargo test --test conformance` runs.
+//! `dashstream check`: the conformance suite from the binary, the same engine
+//! and features that `cargo test --test conformance` runs.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-
-use crate::steps::reference::Reference;
-use crate::steps::suite::{self, SuiteOptions};
+use dashstream::broker::{factory, BrokerKind, ConnectionArgs};
+use dashstream::conformance::reference::Reference;
+use dashstream::conformance::suite::{self, SuiteOptions};
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// auto: a Kafka container if a Docker host answers, else the embedded mock. "both" runs mock, then container.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "container", "mock", "cluster", "external", "both"])]
-    broker: String,
-    /// Bootstrap servers for --broker external.
-    #[arg(long)]
-    bootstrap: Option<String>,
-    /// librdkafka setting for --broker external, e.g. -X security.protocol=SSL (repeatable).
-    #[arg(short = 'X', value_name = "KEY=VALUE")]
-    settings: Vec<String>,
+    /// Backends to run, one after the other: auto, container, cluster, mock,
+    /// external, a comma-separated list, or "both" (mock, then container).
+    /// auto: external with --bootstrap, else a container if a Docker host answers, else the mock.
+    #[arg(long, default_value = "auto", value_parser = parse_backends)]
+    broker: Backends,
+    #[command(flatten)]
+    connection: ConnectionArgs,
     /// Cucumber tag expression selecting scenarios, e.g. "not @fault" or "@fault and @container-only".
     #[arg(long)]
     tags: Option<String>,
@@ -38,24 +35,26 @@ pub struct CheckArgs {
     concurrency: usize,
 }
 
+/// The backends `--broker` names, in order.
+#[derive(Debug, Clone)]
+struct Backends(Vec<BrokerKind>);
+
+/// `both`, or backend names separated by commas.
+fn parse_backends(s: &str) -> Result<Backends, String> {
+    if s == "both" {
+        return Ok(Backends(vec![BrokerKind::Mock, BrokerKind::Container]));
+    }
+    s.split(',').map(|name| factory::parse_kind(name).map_err(|e| e.to_string())).collect::<Result<_, _>>().map(Backends)
+}
+
 pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let backends: Vec<String> = match args.broker.as_str() {
-        "auto" if args.bootstrap.is_some() => vec!["external".into()],
-        "auto" => match dashstream::docker::ensure_docker_host() {
-            Ok(_) => vec!["container".into()],
-            Err(_) => vec!["mock".into()],
-        },
-        "both" => vec!["mock".into(), "container".into()],
-        other => vec![other.to_string()],
-    };
-    let settings: BTreeMap<String, String> =
-        dashstream::broker::external::ExternalBroker::parse_settings(args.settings.iter().map(String::as_str))?;
     if !args.features.is_dir() {
         anyhow::bail!("no features directory at {} (pass --features DIR)", args.features.display());
     }
+    let backends = args.broker.0.iter().map(|k| factory::resolve(*k, &args.connection)).collect();
     let opts = SuiteOptions {
         backends,
-        external: args.bootstrap.clone().map(|b| (b, settings)),
+        connection: args.connection.clone(),
         tags: args.tags.clone(),
         report_dir: args.report.clone(),
         features: args.features.clone(),
@@ -76,10 +75,7 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     for line in result.summary() {
         println!("{line}");
     }
-    println!(
-        "reports: {} (report-reference.md, report-reference.html, junit-*.xml, cucumber-*.json)",
-        args.report.display()
-    );
+    println!("reports: {} (report-reference.md, report-reference.html, junit-*.xml, cucumber-*.json)", args.report.display());
     let ok = result.passed();
     println!("check: {}", if ok { "pass" } else { "fail" });
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })

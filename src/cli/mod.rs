@@ -1,11 +1,17 @@
-//! Command-line parsing and dispatch. Output to the terminal happens only here
-//! and in the command modules, never in the library.
+//! Command-line parsing and dispatch, one file per command. Output to the
+//! terminal happens only here, never in the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod aggregate;
+mod args;
 mod chaos;
 mod check;
-mod codec_cmds;
-mod pipeline_cmds;
+mod consume;
+mod decode;
+mod encode;
+mod output;
+mod produce;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -22,17 +28,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Encode a message given as JSON into a frame (bytes on stdout).
-    Encode(codec_cmds::EncodeArgs),
+    Encode(encode::EncodeArgs),
     /// Decode a frame into JSON: {"format": ..., "message": ...}.
-    Decode(codec_cmds::DecodeArgs),
+    Decode(decode::DecodeArgs),
     /// Produce N stamped, encoded messages to a topic.
-    Produce(pipeline_cmds::ProduceArgs),
+    Produce(produce::ProduceArgs),
     /// Consume a topic: decode, dead-letter, detect loss, measure latency; print the counts as JSON.
-    Consume(pipeline_cmds::ConsumeArgs),
+    Consume(consume::ConsumeArgs),
     /// Produce N messages and consume them back; print the verdict as JSON (exit 0 only on pass).
-    Verify(pipeline_cmds::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Read quality reports and print per-thread aggregates as JSON.
-    Aggregate(pipeline_cmds::AggregateArgs),
+    Aggregate(aggregate::AggregateArgs),
     /// Run the conformance suite (the Gherkin features) and write the reports.
     Check(check::CheckArgs),
     /// A long run of traffic under a seeded schedule of faults, with a loss verdict (exit 1 on any loss).
@@ -46,12 +52,12 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let result = match cli.command {
-        Command::Encode(args) => codec_cmds::encode(args),
-        Command::Decode(args) => codec_cmds::decode(args),
-        Command::Produce(args) => block_on(pipeline_cmds::produce(args)),
-        Command::Consume(args) => block_on(pipeline_cmds::consume(args)),
-        Command::Verify(args) => block_on(pipeline_cmds::verify_cmd(args)),
-        Command::Aggregate(args) => block_on(pipeline_cmds::aggregate(args)),
+        Command::Encode(args) => encode::encode(args),
+        Command::Decode(args) => decode::decode(args),
+        Command::Produce(args) => block_on(produce::produce(args)),
+        Command::Consume(args) => block_on(consume::consume(args)),
+        Command::Verify(args) => block_on(verify::verify(args)),
+        Command::Aggregate(args) => block_on(aggregate::aggregate(args)),
         Command::Check(args) => block_on(check::check(args)),
         Command::Chaos(args) => block_on(chaos::chaos(args)),
     };
@@ -69,8 +75,7 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> a
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 /// When the encoder compresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum CompressionPolicy {
     /// Compress when the message is at least the threshold *and* the zstd body is smaller.
     #[default]
@@ -28,12 +28,7 @@ impl CompressionPolicy {
 impl FromStr for CompressionPolicy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "always" => Ok(Self::Always),
-            "never" => Ok(Self::Never),
-            other => Err(format!("unknown compression policy {other:?} (expected auto, always or never)")),
-        }
+        <Self as clap::ValueEnum>::from_str(s, false).map_err(|_| format!("unknown compression policy {s:?} (expected auto, always or never)"))
     }
 }
 

@@ -9,7 +9,6 @@
 //! points testcontainers at the same host.
 
 mod discovery;
-pub mod fake;
 mod probe;
 
 pub use discovery::{candidates, discover, Candidate, DiscoveryEnv, DockerHostError, FoundHost, Tried};
@@ -41,5 +40,3 @@ pub fn ensure_docker_host() -> Result<FoundHost, DockerHostError> {
         .clone()
 }
 
-#[cfg(test)]
-mod tests;

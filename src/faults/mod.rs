@@ -2,10 +2,19 @@
 //! runs that drive steady traffic through them and end with a verdict: every
 //! acknowledged message read back, duplicates counted, unacknowledged sends
 //! counted apart, no negative latency, consumer lag back to zero.
+//!
+//! - [`catalogue`]: the fault vocabulary and where each fault can run.
+//! - [`inject`]: each fault as broker actions, with its effect checked.
+//! - [`schedule`]: seeded schedules.
+//! - [`run`]: the run itself; its clients live in `workload`, its books in `ledger`.
 
 pub mod catalogue;
+pub mod inject;
+mod ledger;
 pub mod run;
 pub mod schedule;
+mod workload;
 
-pub use catalogue::FaultPlan;
-pub use run::{run, RunOptions, Scheduled, Verdict};
+pub use catalogue::Fault;
+pub use run::{run, RunOptions, Verdict};
+pub use schedule::Scheduled;

@@ -7,36 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::catalogue::{self, FaultPlan};
+use super::catalogue::Fault;
+use super::inject::{self, Injected};
+use super::ledger::{lock, Ledger};
+use super::schedule::Scheduled;
+use super::workload::{self, Shared};
 use crate::broker::Broker;
-use crate::pipeline::consumer::{ConsumerSettings, DashConsumer, Event};
 use crate::pipeline::metrics::Metrics;
-use crate::pipeline::producer::{DashProducer, ProducerSettings};
-use crate::pipeline::rangeset::RangeSet;
 use crate::pipeline::PipelineError;
-use crate::sample;
-
-/// One scheduled fault: inject at `at` (from the start of traffic), heal `hold` later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Scheduled {
-    #[serde(serialize_with = "secs")]
-    pub at: Duration,
-    pub fault: FaultPlan,
-    #[serde(serialize_with = "secs")]
-    pub hold: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-impl Serialize for FaultPlan {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
 
 /// How the traffic runs.
 #[derive(Debug, Clone)]
@@ -79,372 +59,165 @@ pub struct Verdict {
     pub verdict: String,
 }
 
+/// The clients of a run, started.
+struct Clients {
+    t0: Instant,
+    producer_crash: mpsc::UnboundedSender<()>,
+    consumer_crash: mpsc::UnboundedSender<()>,
+    stop: watch::Sender<bool>,
+    producer: tokio::task::JoinHandle<Result<(), PipelineError>>,
+    consumer: tokio::task::JoinHandle<Result<BTreeMap<i32, i64>, PipelineError>>,
+}
+
+/// What the schedule did: `(when, what)` per fault, and what went wrong.
 #[derive(Default)]
-struct Ledger {
-    acked: BTreeMap<String, RangeSet>,
-    unacked: u64,
-    reads: BTreeMap<String, RangeSet>,
-    received: u64,
-    duplicates: u64,
-    negative: u64,
-    errors: Vec<String>,
-    commit_failures: u64,
-    /// Client crashes as they really happened: (when, what happened).
-    crashes: Vec<(Instant, String)>,
-}
-
-enum ProducerCmd {
-    Crash,
-}
-
-enum ConsumerCmd {
-    Crash,
+struct Happenings {
+    faults: Vec<(Duration, String)>,
+    failures: Vec<String>,
 }
 
 /// Runs traffic with the scheduled faults and judges it. `progress` gets a line every 5 s.
 pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(String) + Sync)) -> Result<Verdict, PipelineError> {
     let started = Instant::now();
-    for s in &opts.schedule {
-        if !s.fault.runs_on(broker.kind()) {
-            return Err(PipelineError::Unreachable(format!("{} cannot run on the {} backend", s.fault, broker.kind().as_str())));
-        }
+    if let Some(s) = opts.schedule.iter().find(|s| !s.fault.runs_on(broker.kind())) {
+        return Err(PipelineError::Unreachable(format!("{} cannot run on the {} backend", s.fault, broker.kind())));
     }
     let topic = format!("fault-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     broker.create_topic(&topic, 3).await?;
     broker.create_topic(&format!("{topic}.dlq"), 1).await?;
-    let ledger: Arc<Mutex<Ledger>> = Arc::default();
-    let metrics = Metrics::new();
-    let group = format!("{topic}-group");
+    let shared = Shared { broker: broker.clone(), topic: topic.clone(), metrics: Metrics::new(), ledger: Arc::default() };
+    let ledger = shared.ledger.clone();
+    let clients = start_clients(shared, opts).await?;
+    let mut happened = follow_schedule(&broker, &topic, opts, &clients, &ledger, progress).await;
+    if let Err(e) = clients.producer.await.expect("producer task panicked") {
+        happened.failures.push(format!("producer: {e}"));
+    }
+    drain(&ledger, opts.drain_timeout).await;
+    let _ = clients.stop.send(true);
+    let lag = match clients.consumer.await.expect("consumer task panicked") {
+        Ok(lag) => lag,
+        Err(e) => {
+            happened.failures.push(format!("consumer: {e}"));
+            BTreeMap::new()
+        }
+    };
+    let mut v = judge(&lock(&ledger), clients.t0, happened, lag);
+    v.topic = topic;
+    v.broker = broker.describe();
+    v.duration_s = started.elapsed().as_secs_f64();
+    Ok(v)
+}
 
-    // Consumer: manual commits every 100 records, so a crash re-delivers what was not committed.
-    // Traffic and the fault clock start once the consumer has its partitions:
-    // a slow group join on a loaded machine must not eat into the schedule.
-    let (ctx, crx) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let shared = Shared { broker: broker.clone(), topic: topic.clone(), metrics: metrics.clone(), ledger: ledger.clone() };
-    let consumer_task = tokio::spawn(consume(shared.clone(), group, crx, stop_rx, ready_tx));
+/// Starts the consumer, waits until it holds its partitions (a slow group join
+/// on a loaded machine must not eat into the schedule), then the producer.
+async fn start_clients(shared: Shared, opts: &RunOptions) -> Result<Clients, PipelineError> {
+    let (consumer_crash, consumer_crashes) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let group = format!("{}-group", shared.topic);
+    let consumer = tokio::spawn(workload::consume(shared.clone(), group, consumer_crashes, stop_rx, ready_tx));
     if ready_rx.await.is_err() {
         // The consumer gave up before it was assigned: its error says why.
-        return Err(consumer_task.await.expect("consumer task panicked").err().unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
+        let why = consumer.await.expect("consumer task panicked").err();
+        return Err(why.unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
     }
     let t0 = Instant::now();
+    let (producer_crash, producer_crashes) = mpsc::unbounded_channel();
+    let producer = tokio::spawn(workload::produce(shared, opts.clone(), producer_crashes, t0, t0 + opts.duration));
+    Ok(Clients { t0, producer_crash, consumer_crash, stop, producer, consumer })
+}
 
-    let (ptx, prx) = mpsc::unbounded_channel();
-    let traffic_end = t0 + opts.duration;
-    let producer_task = tokio::spawn(produce(shared, opts.clone(), prx, t0, traffic_end));
-
-    let mut faults: Vec<(Duration, String)> = Vec::new();
-    let mut next_progress = Instant::now() + Duration::from_secs(5);
+/// Injects each fault when due and heals it `hold` later, until the traffic
+/// ends and every fault healed. Client crashes are handed to the client, which
+/// records them when they really happen.
+async fn follow_schedule(
+    broker: &Arc<dyn Broker>,
+    topic: &str,
+    opts: &RunOptions,
+    clients: &Clients,
+    ledger: &Mutex<Ledger>,
+    progress: &(dyn Fn(String) + Sync),
+) -> Happenings {
+    let t0 = clients.t0;
+    let mut out = Happenings::default();
     let mut pending: Vec<Scheduled> = opts.schedule.clone();
     pending.sort_by_key(|s| s.at);
-    let mut active: Vec<(Instant, catalogue::Injected)> = Vec::new();
-    let mut failures = Vec::new();
-    while Instant::now() < traffic_end || !active.is_empty() {
-        let now = Instant::now();
-        if let Some(s) = pending.first().copied().filter(|s| t0 + s.at <= now) {
+    let mut active: Vec<(Instant, Injected)> = Vec::new();
+    let mut next_progress = Instant::now() + Duration::from_secs(5);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    while Instant::now() < t0 + opts.duration || !active.is_empty() {
+        tick.tick().await;
+        if let Some(s) = pending.first().copied().filter(|s| t0 + s.at <= Instant::now()) {
             pending.remove(0);
             match s.fault {
-                // Client crashes are recorded by the client when they really happen.
-                FaultPlan::ProducerCrash => {
-                    let _ = ptx.send(ProducerCmd::Crash);
-                }
-                FaultPlan::ConsumerCrash => {
-                    let _ = ctx.send(ConsumerCmd::Crash);
-                }
-                plan => match (t0.elapsed(), catalogue::inject(plan, broker.as_ref(), &topic).await) {
+                Fault::ProducerCrash => drop(clients.producer_crash.send(())),
+                Fault::ConsumerCrash => drop(clients.consumer_crash.send(())),
+                fault => match (t0.elapsed(), inject::inject(fault, broker.as_ref(), topic).await) {
                     (at, Ok(inj)) => {
-                        faults.push((at, format!("{plan}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
+                        out.faults.push((at, format!("{fault}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
                         active.push((Instant::now() + s.hold, inj));
                     }
-                    (_, Err(e)) => failures.push(format!("{plan}: {e}")),
+                    (_, Err(e)) => out.failures.push(format!("{fault}: {e}")),
                 },
             }
         }
         if let Some(i) = active.iter().position(|(until, _)| *until <= Instant::now()) {
             let (_, inj) = active.remove(i);
-            if let Err(e) = catalogue::heal(&inj, broker.as_ref(), &topic, active.is_empty()).await {
-                failures.push(format!("healing {}: {e}", inj.plan));
+            if let Err(e) = inject::heal(&inj, broker.as_ref(), topic, active.is_empty()).await {
+                out.failures.push(format!("healing {}: {e}", inj.fault));
             }
         }
         if Instant::now() >= next_progress {
             next_progress = Instant::now() + Duration::from_secs(5);
-            let l = lock(&ledger);
-            let acked: u64 = l.acked.values().map(|r| r.len()).sum();
+            let l = lock(ledger);
             progress(format!(
-                "[{:5.1}s] acknowledged {acked}, unacknowledged {}, read {} (duplicates {}), faults so far {}",
+                "[{:5.1}s] acknowledged {}, unacknowledged {}, read {} (duplicates {}), faults so far {}",
                 t0.elapsed().as_secs_f64(),
+                l.acked_total(),
                 l.unacked,
                 l.received,
                 l.duplicates,
-                faults.len() + l.crashes.len()
+                out.faults.len() + l.crashes.len()
             ));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if let Err(e) = producer_task.await.expect("producer task panicked") {
-        failures.push(format!("producer: {e}"));
-    }
+    out
+}
 
-    // Drain: read until every acknowledged message arrived, or the drain timeout.
-    let drain_start = Instant::now();
-    loop {
-        let done = {
-            let l = lock(&ledger);
-            l.acked.iter().all(|(s, acked)| l.reads.get(s).is_some_and(|r| acked.difference(r).is_empty()))
-        };
-        if done || drain_start.elapsed() > opts.drain_timeout {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits until every acknowledged message was read, or the drain timeout.
+async fn drain(ledger: &Mutex<Ledger>, timeout: Duration) {
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while !lock(ledger).all_acked_read() && start.elapsed() <= timeout {
+        tick.tick().await;
     }
-    let _ = stop_tx.send(true);
-    let lag = match consumer_task.await.expect("consumer task panicked") {
-        Ok(lag) => lag,
-        Err(e) => {
-            failures.push(format!("consumer: {e}"));
-            BTreeMap::new()
-        }
-    };
+}
 
-    let l = lock(&ledger);
+/// The verdict from the books alone: pass only with something acknowledged,
+/// nothing acknowledged lost, no negative latency, lag back to zero and no failure.
+fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap<i32, i64>) -> Verdict {
+    let Happenings { mut faults, mut failures } = happened;
     faults.extend(l.crashes.iter().map(|(at, what)| (at.saturating_duration_since(t0), what.clone())));
     faults.sort_by_key(|(at, _)| *at);
+    let lost = l.lost();
+    failures.extend(l.errors.iter().take(10).cloned());
     let mut v = Verdict {
-        topic,
-        broker: broker.describe(),
         faults: faults.into_iter().map(|(at, f)| format!("{:.1}s {f}", at.as_secs_f64())).collect(),
-        acked: l.acked.values().map(|r| r.len()).sum(),
+        acked: l.acked_total(),
         unacked: l.unacked,
         received: l.received,
+        lost: lost.iter().map(|(_, r)| r.len()).sum(),
+        lost_ranges: lost.iter().map(|(session, r)| format!("{session}: {r}")).collect(),
         duplicates: l.duplicates,
         commit_failures: l.commit_failures,
         producer_sessions: l.acked.len(),
         negative_latency: l.negative,
         lag_after_heal: lag,
-        duration_s: started.elapsed().as_secs_f64(),
         ..Default::default()
     };
-    for (session, acked) in &l.acked {
-        let empty = RangeSet::new();
-        let lost = acked.difference(l.reads.get(session).unwrap_or(&empty));
-        if !lost.is_empty() {
-            v.lost += lost.len();
-            v.lost_ranges.push(format!("{session}: {lost}"));
-        }
-    }
-    failures.extend(l.errors.iter().take(10).cloned());
     let lag_total: i64 = v.lag_after_heal.values().sum();
     let pass = v.lost == 0 && v.negative_latency == 0 && lag_total == 0 && failures.is_empty() && v.acked > 0;
     v.failures = failures;
     v.verdict = if pass { "pass" } else { "fail" }.into();
-    Ok(v)
-}
-
-/// What the producer and consumer tasks of one run share.
-#[derive(Clone)]
-struct Shared {
-    broker: Arc<dyn Broker>,
-    topic: String,
-    metrics: Metrics,
-    ledger: Arc<Mutex<Ledger>>,
-}
-
-async fn produce(
-    shared: Shared,
-    opts: RunOptions,
-    mut cmds: mpsc::UnboundedReceiver<ProducerCmd>,
-    t0: Instant,
-    until: Instant,
-) -> Result<(), PipelineError> {
-    let Shared { broker, topic, metrics, ledger } = shared;
-    let mut client = broker.client_config();
-    for (k, v) in &opts.producer_overrides {
-        client.set(k, v);
-    }
-    let new_producer = |n: usize| -> Result<Arc<DashProducer>, PipelineError> {
-        let mut s = ProducerSettings::new(&topic);
-        s.producer_id = format!("fault-run-{n}");
-        s.delivery_timeout = Duration::from_secs(120);
-        DashProducer::new(&client, s, metrics.clone()).map(Arc::new)
-    };
-    let mut incarnation = 1;
-    let mut producer = new_producer(incarnation)?;
-    let mut sends: Vec<tokio::task::JoinHandle<()>> = Vec::new();
-    let mut crash_pending = false;
-    // A crash waits for a session with acknowledged sends; it never waits past this.
-    let crash_deadline = until + Duration::from_secs(30);
-    let mut i: u64 = 0;
-    while Instant::now() < until || (crash_pending && Instant::now() < crash_deadline) {
-        if let Ok(ProducerCmd::Crash) = cmds.try_recv() {
-            crash_pending = true;
-        }
-        let due = t0 + Duration::from_secs_f64(i as f64 / opts.rate.max(1.0));
-        tokio::time::sleep_until(due.into()).await;
-        i += 1;
-        let payload = sample::chunk(sample::header("", "", i, 0), opts.size).payload.expect("payload");
-        let env = producer.stamp(payload, "fault-run", &format!("thread-{}", i % 7));
-        let session = producer.session().to_string();
-        let p = producer.clone();
-        let task_ledger = ledger.clone();
-        sends.retain(|h| !h.is_finished());
-        sends.push(tokio::spawn(async move {
-            let r = p.send(&env).await;
-            let mut l = lock(&task_ledger);
-            match r {
-                Ok(ack) => {
-                    l.acked.entry(session).or_default().insert(ack.sequence);
-                }
-                Err(e) => {
-                    l.unacked += 1;
-                    if l.errors.len() < 5 {
-                        l.errors.push(format!("send: {e}"));
-                    }
-                }
-            }
-        }));
-        // Crash only once this session has acknowledged sends, right after handing
-        // the client a send: the crash always cuts a send short and always
-        // leaves two sessions behind.
-        let acked_in_session = lock(&ledger).acked.get(producer.session()).map_or(0, |r| r.len());
-        if crash_pending && acked_in_session > 0 {
-            crash_pending = false;
-            tokio::task::yield_now().await; // let the last send reach the client
-            let in_flight = sends.iter().filter(|h| !h.is_finished()).count();
-            // The process is gone with its in-flight sends; they never get an answer.
-            let crashed_at = Instant::now();
-            for s in &sends {
-                s.abort();
-            }
-            for s in sends.drain(..) {
-                let _ = s.await; // cancelled: its handle on the producer is gone
-            }
-            incarnation += 1;
-            let dead = std::mem::replace(&mut producer, new_producer(incarnation)?);
-            if let Ok(dead) = Arc::try_unwrap(dead) {
-                dead.close().await;
-            }
-            let what = format!(
-                "producer-crash: producer crashed with {in_flight} sends in flight after {acked_in_session} acknowledged, and restarted as a new session"
-            );
-            lock(&ledger).crashes.push((crashed_at, what));
-        }
-    }
-    if crash_pending {
-        let mut l = lock(&ledger);
-        l.errors.push("producer-crash: no send of the session was acknowledged before the end of the run, so it never crashed".into());
-    }
-    for s in sends {
-        let _ = s.await;
-    }
-    let _ = producer.flush(Duration::from_secs(30));
-    if let Ok(producer) = Arc::try_unwrap(producer) {
-        producer.close().await;
-    }
-    // Sends cut short by a crash were never answered: count them as unacknowledged.
-    let l = &mut *lock(&ledger);
-    let answered: u64 = l.acked.values().map(|r| r.len()).sum::<u64>() + l.unacked;
-    l.unacked += i.saturating_sub(answered);
-    Ok(())
-}
-
-async fn consume(
-    shared: Shared,
-    group: String,
-    mut cmds: mpsc::UnboundedReceiver<ConsumerCmd>,
-    stop: tokio::sync::watch::Receiver<bool>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) -> Result<BTreeMap<i32, i64>, PipelineError> {
-    let Shared { broker, topic, metrics, ledger } = shared;
-    let new_consumer = || -> Result<DashConsumer, PipelineError> {
-        let mut s = ConsumerSettings::new(&topic, &group);
-        s.auto_commit = false;
-        s.grace = Duration::from_secs(600);
-        DashConsumer::new(&broker.client_config(), s, metrics.clone())
-    };
-    let mut consumer = new_consumer()?;
-    let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
-    let _ = ready.send(());
-    let mut since_commit = record(&ledger, early);
-    let mut crash_pending = false;
-    let mut stopped_at: Option<Instant> = None;
-    loop {
-        if let Ok(ConsumerCmd::Crash) = cmds.try_recv() {
-            crash_pending = true;
-        }
-        // Crash only with something processed and not yet committed, so the crash is a real one.
-        if crash_pending && since_commit > 0 {
-            crash_pending = false;
-            let crashed_at = Instant::now();
-            consumer.close().await; // no commit: everything since the last commit is read again
-            let what = format!("consumer-crash: consumer crashed with {since_commit} records read since its last commit; a new one took over");
-            lock(&ledger).crashes.push((crashed_at, what));
-            consumer = new_consumer()?;
-            let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
-            since_commit = record(&ledger, early);
-        }
-        if *stop.borrow() {
-            if std::mem::take(&mut crash_pending) {
-                let mut l = lock(&ledger);
-                l.errors.push("consumer-crash: nothing was read before the end of the run, so it never crashed".into());
-            }
-            // Caught up means at the end of the log (duplicates written during
-            // the fault included), committed: lag zero, or the deadline.
-            commit(&consumer, &ledger).await;
-            if consumer.update_lag().await.is_ok_and(|lag| lag.values().all(|l| *l == 0)) || stop_deadline(&mut stopped_at) {
-                break;
-            }
-        }
-        if let Some(event) = consumer.next(Duration::from_millis(100)).await? {
-            since_commit += record(&ledger, vec![event]);
-            if since_commit >= 100 {
-                since_commit = 0;
-                commit(&consumer, &ledger).await;
-            }
-        }
-    }
-    let report = consumer.finish().await?;
-    lock(&ledger).negative += report.negative_latency;
-    Ok(report.lag)
-}
-
-/// Commits what was processed. A commit that fails during a fault is not the
-/// end of the consumer: it is counted, and the next commit covers the same
-/// records (whatever is read again shows as duplicates, never as loss).
-async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
-    if let Err(e) = consumer.commit().await {
-        let mut l = lock(ledger);
-        l.commit_failures += 1;
-        if l.commit_failures == 1 {
-            tracing::warn!("fault run: a commit failed, the next one retries it: {e}");
-        }
-    }
-}
-
-/// The ledger, also after a task panicked while holding it: what it had
-/// recorded until then still counts in the verdict.
-fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
-    ledger.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Enters the records among `events` in the ledger; returns how many there were.
-fn record(ledger: &Mutex<Ledger>, events: Vec<Event>) -> u64 {
-    let mut l = lock(ledger);
-    let mut n = 0;
-    for event in events {
-        if let Event::Message { envelope, .. } = event {
-            let h = envelope.header.unwrap_or_default();
-            l.received += 1;
-            n += 1;
-            if !l.reads.entry(h.producer_session).or_default().insert(h.sequence) {
-                l.duplicates += 1;
-            }
-        }
-    }
-    n
-}
-
-/// After the stop request the consumer gets 30 s to reach the end of the log.
-fn stop_deadline(stopped_at: &mut Option<Instant>) -> bool {
-    stopped_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(30)
+    v
 }

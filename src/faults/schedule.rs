@@ -3,8 +3,23 @@
 
 use std::time::Duration;
 
-use super::catalogue::FaultPlan;
-use super::run::Scheduled;
+use serde::Serialize;
+
+use super::catalogue::Fault;
+
+/// One scheduled fault: inject at `at` (from the start of traffic), heal `hold` later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Scheduled {
+    #[serde(serialize_with = "secs")]
+    pub at: Duration,
+    pub fault: Fault,
+    #[serde(serialize_with = "secs")]
+    pub hold: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
 
 /// A small deterministic generator (SplitMix64): no dependency, same sequence everywhere.
 #[derive(Debug, Clone)]
@@ -29,7 +44,7 @@ impl SplitMix64 {
 
 /// Faults spread over `duration`: after a 5 s warm-up, one fault at a time, each
 /// held 3–8 s, with 4–10 s of calm between faults and 5 s of calm at the end.
-pub fn generate(seed: u64, duration: Duration, faults: &[FaultPlan]) -> Vec<Scheduled> {
+pub fn generate(seed: u64, duration: Duration, faults: &[Fault]) -> Vec<Scheduled> {
     let mut rng = SplitMix64::new(seed);
     let mut out = Vec::new();
     if faults.is_empty() {
@@ -55,7 +70,7 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_schedule() {
-        let faults = [FaultPlan::BrokerRestart, FaultPlan::BrokerPause, FaultPlan::ProducerCrash];
+        let faults = [Fault::BrokerRestart, Fault::BrokerPause, Fault::ProducerCrash];
         let a = generate(42, Duration::from_secs(180), &faults);
         assert_eq!(a, generate(42, Duration::from_secs(180), &faults));
         assert_ne!(a, generate(43, Duration::from_secs(180), &faults));

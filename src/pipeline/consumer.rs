@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::latency::{Latency, LatencyStats, Percentiles, WallClock};
 use super::loss::{LossDetector, Seen, StreamKey};
 use super::metrics::Metrics;
-use super::producer::set_default;
+use super::set_default;
 use super::ratelimit::RateLimitedLog;
 use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};

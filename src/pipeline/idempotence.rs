@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rdkafka::ClientContext;
+use rdkafka::{ClientContext, Statistics};
 
 /// How often librdkafka reports statistics to [`IdempotenceWatch`].
 pub(crate) const STATS_INTERVAL_MS: &str = "100";
@@ -29,15 +29,14 @@ impl IdempotenceWatch {
     }
 }
 
-/// The statistics JSON says `"idemp_state": "Assigned"` once the id is in hand.
-fn says_assigned(stats: &[u8]) -> bool {
-    const NEEDLE: &[u8] = b"\"idemp_state\": \"Assigned\"";
-    stats.windows(NEEDLE.len()).any(|w| w == NEEDLE)
+/// librdkafka's statistics name the idempotence state `Assigned` once the id is in hand.
+fn says_assigned(stats: &Statistics) -> bool {
+    stats.eos.as_ref().is_some_and(|eos| eos.idemp_state == "Assigned")
 }
 
 impl ClientContext for IdempotenceWatch {
-    fn stats_raw(&self, statistics: &[u8]) {
-        if !self.assigned() && says_assigned(statistics) {
+    fn stats(&self, statistics: Statistics) {
+        if !self.assigned() && says_assigned(&statistics) {
             tracing::debug!("idempotent producer id assigned");
             self.assigned.store(true, Ordering::Release);
         }
@@ -46,12 +45,19 @@ impl ClientContext for IdempotenceWatch {
 
 #[cfg(test)]
 mod tests {
+    use rdkafka::statistics::ExactlyOnceSemantics;
+    use rdkafka::Statistics;
+
     use super::says_assigned;
+
+    fn with_state(state: &str) -> Statistics {
+        Statistics { eos: Some(ExactlyOnceSemantics { idemp_state: state.into(), ..Default::default() }), ..Default::default() }
+    }
 
     #[test]
     fn reads_the_state_from_librdkafka_statistics() {
-        assert!(says_assigned(br#"{"eos": { "idemp_state": "Assigned", "idemp_stateage": 12 }}"#));
-        assert!(!says_assigned(br#"{"eos": { "idemp_state": "WaitPID", "idemp_stateage": 12 }}"#));
-        assert!(!says_assigned(br#"{"name": "rdkafka#producer-1"}"#));
+        assert!(says_assigned(&with_state("Assigned")));
+        assert!(!says_assigned(&with_state("WaitPID")));
+        assert!(!says_assigned(&Statistics::default()));
     }
 }

@@ -4,14 +4,19 @@
 //! compression configured but never applied, a log line per message); each
 //! module below makes one of them visible and countable.
 
+pub mod aggregate;
+pub mod consumer;
+pub mod idempotence;
 pub mod latency;
 pub mod loss;
 pub mod metrics;
+pub mod producer;
 pub mod rangeset;
 pub mod ratelimit;
-pub mod consumer;
-pub mod idempotence;
-pub mod producer;
+pub mod traffic;
+pub mod verify;
+
+use rdkafka::ClientConfig;
 
 /// Why the producer or consumer failed as a whole (one message's failure is a `producer::SendError`).
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +35,12 @@ impl PipelineError {
         Self::Kafka { context: context.into(), source }
     }
 }
-pub mod verify;
-pub mod aggregate;
+/// Sets `key` unless the caller's settings already have it (theirs win).
+pub(crate) fn set_default(cfg: &mut ClientConfig, key: &str, value: &str) {
+    if cfg.get(key).is_none() {
+        cfg.set(key, value);
+    }
+}
 
 /// Drops a librdkafka client on a blocking thread and waits for it. Tearing a
 /// client down blocks (a producer purges and waits up to 500 ms, a consumer

@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 use super::idempotence::{IdempotenceWatch, STATS_INTERVAL_MS};
 use super::latency::WallClock;
 use super::metrics::Metrics;
-use super::PipelineError;
+use super::{set_default, PipelineError};
 use crate::codec::{CodecConfig, EncodeError, Encoder, FrameFormat};
 use crate::proto::{envelope::Payload, Envelope, Header};
 
@@ -255,14 +255,30 @@ impl DashProducer {
         super::close_off_runtime(client).await;
     }
 
-    /// Waits for in-flight sends and logs the last compression summary.
-    pub fn flush(&self, timeout: Duration) -> Result<(), PipelineError> {
-        let s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
-        if s.messages > 0 {
-            log_summary(&s);
+    /// [`DashProducer::close`] for a producer that sends shared: closed once the
+    /// last share is gone; a share still held elsewhere is dropped on a blocking
+    /// thread, so its teardown never blocks the runtime either.
+    pub async fn close_shared(producer: std::sync::Arc<Self>) {
+        match std::sync::Arc::try_unwrap(producer) {
+            Ok(p) => p.close().await,
+            Err(shared) => super::close_off_runtime(shared).await,
         }
-        drop(s);
-        self.producer.flush(timeout).map_err(|e| PipelineError::kafka("flushing producer", e))
+    }
+
+    /// Waits for in-flight sends (on a blocking thread: librdkafka's flush
+    /// blocks) and logs the last compression summary.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), PipelineError> {
+        {
+            let s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
+            if s.messages > 0 {
+                log_summary(&s);
+            }
+        }
+        let client = self.producer.clone();
+        tokio::task::spawn_blocking(move || client.flush(timeout))
+            .await
+            .map_err(|e| PipelineError::Unreachable(format!("flush task: {e}")))?
+            .map_err(|e| PipelineError::kafka("flushing producer", e))
     }
 }
 
@@ -276,10 +292,4 @@ fn log_summary(s: &CompressionSummary) {
         s.raw,
         s.wire
     );
-}
-
-pub(crate) fn set_default(cfg: &mut ClientConfig, key: &str, value: &str) {
-    if cfg.get(key).is_none() {
-        cfg.set(key, value);
-    }
 }

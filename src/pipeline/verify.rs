@@ -6,17 +6,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
-use super::consumer::{ConsumerSettings, DashConsumer, Event, SkewReport};
+use super::consumer::{ConsumeReport, ConsumerSettings, DashConsumer, Event, SkewReport};
 use super::latency::{percentiles_of, Percentiles, WallClock};
 use super::metrics::Metrics;
 use super::producer::{DashProducer, ProducerSettings};
 use super::rangeset::RangeSet;
+use super::traffic::{Sent, Traffic};
 use super::PipelineError;
 use crate::broker::{admin, Broker};
-use crate::codec::CodecConfig;
+use crate::codec::{CodecConfig, FrameFormat};
 use crate::sample;
 
 /// What to run.
@@ -85,11 +85,42 @@ pub struct VerifyReport {
     pub latency_ms: Percentiles,
     /// Send to receive on this process's monotonic clock (immune to wall-clock skew).
     pub rtt_ms: Percentiles,
+    /// How late sends were handed to the client against the rate's schedule
+    /// (coordinated omission shows here, not hidden in the latency).
+    pub publish_delay_ms: Percentiles,
     pub compression: CompressionReport,
     pub duration_s: f64,
     pub failures: Vec<String>,
     pub verdict: String,
 }
+
+/// What the producing side recorded.
+#[derive(Debug, Default)]
+struct Produced {
+    acked: RangeSet,
+    failures: Vec<String>,
+    compression: CompressionReport,
+    publish_delays_us: Vec<u64>,
+}
+
+impl Produced {
+    fn add(&mut self, sent: Sent) {
+        self.publish_delays_us.push(sent.publish_delay().as_micros() as u64);
+        match sent.result {
+            Ok(ack) => {
+                self.compression.raw_bytes += ack.raw_len as u64;
+                self.compression.wire_bytes += ack.wire_len as u64;
+                self.compression.compressed_messages += u64::from(ack.format == FrameFormat::Zstd);
+                self.acked.insert(ack.sequence);
+            }
+            Err(e) if self.failures.len() < 20 => self.failures.push(e.to_string()),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Send instants by sequence, for round trips on the monotonic clock.
+type SentAt = Arc<Mutex<HashMap<u64, Instant>>>;
 
 /// Runs a verify against `broker`. `progress` is called about every second with (acked, received).
 pub async fn verify(
@@ -111,31 +142,83 @@ pub async fn verify(
     psettings.codec = opts.codec.clone();
     psettings.clock = WallClock::with_offset_ms(opts.clock_offset_ms);
     let producer = Arc::new(DashProducer::new(&client, psettings, metrics.clone())?);
-    let session = producer.session().to_string();
     let group = format!("verify-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let mut consumer = DashConsumer::new(&client, ConsumerSettings::new(&topic, group), metrics.clone())?;
-
     consumer.wait_for_assignment(opts.connect_timeout).await?;
     producer.connect(opts.connect_timeout).await?;
 
-    let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let acked: Arc<Mutex<RangeSet>> = Arc::default();
-    let failures: Arc<Mutex<Vec<String>>> = Arc::default();
-    let producing = tokio::spawn(produce_all(producer.clone(), opts.clone(), sent_at.clone(), acked.clone(), failures.clone()));
+    let sent_at: SentAt = Arc::default();
+    let produced: Arc<Mutex<Produced>> = Arc::default();
+    let producing = tokio::spawn(produce_all(producer.clone(), opts.clone(), sent_at.clone(), produced.clone()));
+    let (received, mut rtts_us) = read_back(&mut consumer, producer.session(), &producing, &produced, &sent_at, opts.idle_timeout, progress).await?;
+    producing.await.expect("producer task panicked");
+    let _ = producer.flush(Duration::from_secs(10)).await;
+    let c = consumer.finish().await?;
+    let (producer_id, session) = (producer.producer_id().to_string(), producer.session().to_string());
+    DashProducer::close_shared(producer).await;
 
+    let mut p = std::mem::take(&mut *produced.lock().unwrap_or_else(|p| p.into_inner()));
+    let lost = p.acked.difference(&received);
+    p.compression.ratio = if p.compression.raw_bytes == 0 { 1.0 } else { p.compression.wire_bytes as f64 / p.compression.raw_bytes as f64 };
+    let mut report = VerifyReport {
+        topic,
+        broker: broker.describe(),
+        sent: opts.count,
+        acked: p.acked.len(),
+        unacked: opts.count - p.acked.len(),
+        lost: lost.len(),
+        lost_ranges: if lost.is_empty() { vec![] } else { vec![format!("{producer_id}/{session}: {lost}")] },
+        rtt_ms: percentiles_of(&mut rtts_us),
+        publish_delay_ms: percentiles_of(&mut p.publish_delays_us),
+        compression: p.compression,
+        duration_s: started.elapsed().as_secs_f64(),
+        failures: p.failures,
+        ..VerifyReport::from_consumer(c)
+    };
+    report.verdict = verdict(&report).to_string();
+    Ok(report)
+}
+
+impl VerifyReport {
+    /// The consumer's side of the report.
+    fn from_consumer(c: ConsumeReport) -> Self {
+        Self {
+            received: c.received,
+            decoded: c.decoded,
+            decoded_by_format: c.decoded_by_format,
+            duplicates: c.duplicates,
+            dlq: c.dlq,
+            negative_latency: c.negative_latency,
+            clock_skew: c.clock_skew,
+            latency_ms: c.latency_ms,
+            ..Self::default()
+        }
+    }
+}
+
+/// Reads until every acknowledged sequence of `session` arrived once the
+/// producer is done, or nothing arrived for `idle`. Returns the sequences read
+/// and the round trips in µs.
+async fn read_back(
+    consumer: &mut DashConsumer,
+    session: &str,
+    producing: &tokio::task::JoinHandle<()>,
+    produced: &Mutex<Produced>,
+    sent_at: &SentAt,
+    idle: Duration,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<(RangeSet, Vec<u64>), PipelineError> {
     let mut received = RangeSet::new();
     let mut rtts_us = Vec::new();
     let mut last_progress = Instant::now();
     let mut last_arrival = Instant::now();
     loop {
-        let done = producing.is_finished();
-        if done {
-            let acked = acked.lock().unwrap_or_else(|p| p.into_inner());
-            if acked.difference(&received).is_empty() {
+        if producing.is_finished() {
+            if produced.lock().unwrap_or_else(|p| p.into_inner()).acked.difference(&received).is_empty() {
                 break;
             }
-            if last_arrival.elapsed() > opts.idle_timeout {
-                tracing::warn!("nothing received for {:?} after the last send: stopping", opts.idle_timeout);
+            if last_arrival.elapsed() > idle {
+                tracing::warn!("nothing received for {idle:?} after the last send: stopping");
                 break;
             }
         }
@@ -151,39 +234,10 @@ pub async fn verify(
         }
         if last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
-            progress(acked.lock().unwrap_or_else(|p| p.into_inner()).len(), received.len());
+            progress(produced.lock().unwrap_or_else(|p| p.into_inner()).acked.len(), received.len());
         }
     }
-    let compression = producing.await.expect("producer task panicked");
-    let _ = producer.flush(Duration::from_secs(10));
-    let c = consumer.finish().await?;
-
-    let acked = acked.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let lost = acked.difference(&received);
-    let mut report = VerifyReport {
-        topic,
-        broker: broker.describe(),
-        sent: opts.count,
-        acked: acked.len(),
-        unacked: opts.count - acked.len(),
-        received: c.received,
-        decoded: c.decoded,
-        decoded_by_format: c.decoded_by_format,
-        lost: lost.len(),
-        lost_ranges: if lost.is_empty() { vec![] } else { vec![format!("{}/{}: {lost}", producer.producer_id(), session)] },
-        duplicates: c.duplicates,
-        dlq: c.dlq,
-        negative_latency: c.negative_latency,
-        clock_skew: c.clock_skew,
-        latency_ms: c.latency_ms,
-        rtt_ms: percentiles_of(&mut rtts_us),
-        compression,
-        duration_s: started.elapsed().as_secs_f64(),
-        failures: failures.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-        verdict: String::new(),
-    };
-    report.verdict = verdict(&report).to_string();
-    Ok(report)
+    Ok((received, rtts_us))
 }
 
 /// `pass` only if every send was acknowledged and received, everything decoded,
@@ -197,63 +251,16 @@ pub fn verdict(r: &VerifyReport) -> &'static str {
     }
 }
 
-async fn produce_all(
-    producer: Arc<DashProducer>,
-    opts: VerifyOptions,
-    sent_at: Arc<Mutex<HashMap<u64, Instant>>>,
-    acked: Arc<Mutex<RangeSet>>,
-    failures: Arc<Mutex<Vec<String>>>,
-) -> CompressionReport {
-    let mut in_flight = FuturesUnordered::new();
-    let mut report = CompressionReport::default();
-    let interval = (opts.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / opts.rate));
-    let start = Instant::now();
+async fn produce_all(producer: Arc<DashProducer>, opts: VerifyOptions, sent_at: SentAt, produced: Arc<Mutex<Produced>>) {
+    let mut traffic = Traffic::new(opts.rate, opts.in_flight);
+    let mut done = |sent: Sent| produced.lock().unwrap_or_else(|p| p.into_inner()).add(sent);
     for i in 0..opts.count {
-        if let Some(iv) = interval {
-            let due = start + iv * i as u32;
-            tokio::time::sleep_until(due.into()).await;
-        }
-        while in_flight.len() >= opts.in_flight.max(1) {
-            collect(in_flight.next().await, &acked, &failures, &mut report);
-        }
-        let thread = format!("thread-{}", i % 7);
-        let seq_hint = i + 1;
-        let envelope = {
-            let probe = sample::chunk(sample::header("", "", seq_hint, 0), opts.size);
-            producer.stamp(probe.payload.expect("chunk has a payload"), &format!("run-{}", i / 100), &thread)
-        };
-        let seq = envelope.header.as_ref().map(|h| h.sequence).unwrap_or(0);
+        let intended = traffic.next_slot(&mut done).await;
+        let probe = sample::chunk(sample::header("", "", i + 1, 0), opts.size);
+        let envelope = producer.stamp(probe.payload.expect("a chunk has a payload"), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        let seq = envelope.header.as_ref().map_or(0, |h| h.sequence);
         sent_at.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, Instant::now());
-        let p = producer.clone();
-        // Spawned, so the record is handed to librdkafka now, not when the set is next polled.
-        in_flight.push(tokio::spawn(async move { p.send(&envelope).await }));
+        traffic.send(&producer, envelope, intended);
     }
-    while let Some(r) = in_flight.next().await {
-        collect(Some(r), &acked, &failures, &mut report);
-    }
-    report.ratio = if report.raw_bytes == 0 { 1.0 } else { report.wire_bytes as f64 / report.raw_bytes as f64 };
-    report
-}
-
-type SendOutcome = Result<super::producer::Ack, super::producer::SendError>;
-
-fn collect(r: Option<Result<SendOutcome, tokio::task::JoinError>>, acked: &Mutex<RangeSet>, failures: &Mutex<Vec<String>>, report: &mut CompressionReport) {
-    let Some(result) = r else { return };
-    let result = result.expect("send task panicked");
-    match result {
-        Ok(ack) => {
-            report.raw_bytes += ack.raw_len as u64;
-            report.wire_bytes += ack.wire_len as u64;
-            acked.lock().unwrap_or_else(|p| p.into_inner()).insert(ack.sequence);
-            if ack.format == crate::codec::FrameFormat::Zstd {
-                report.compressed_messages += 1;
-            }
-        }
-        Err(e) => {
-            let mut f = failures.lock().unwrap_or_else(|p| p.into_inner());
-            if f.len() < 20 {
-                f.push(e.to_string());
-            }
-        }
-    }
+    traffic.drain(&mut done).await;
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dashstream::broker::container::ContainerBroker;
-use dashstream::broker::{Broker, Fault};
+use dashstream::broker::{Broker, BrokerAction};
 
 use crate::traffic::{self, unique};
 
@@ -21,7 +21,7 @@ async fn cluster_survives_losing_a_broker_without_losing_acknowledged_records() 
         let (p, topic) = (p.clone(), topic.clone());
         async move { traffic::produce(&p, &topic, 400, 700).await }
     });
-    broker.inject(&Fault::Kill { broker: 2 }).await?;
+    broker.apply(&BrokerAction::Kill { broker: 2 }).await?;
     acked.extend(during.await??);
     acked.extend(traffic::produce(&p, &topic, 700, 1000).await?);
     assert_eq!(acked.len(), 1000, "with 2 of 3 in sync, acks=all must still succeed");

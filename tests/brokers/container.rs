@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dashstream::broker::container::ContainerBroker;
-use dashstream::broker::{Broker, Fault, FaultKind};
+use dashstream::broker::{Broker, BrokerAction};
 
 use crate::traffic::{self, unique};
 
@@ -12,8 +12,8 @@ async fn container_round_trips_1000_records() -> anyhow::Result<()> {
     traffic::logs();
     let broker = ContainerBroker::single().await?;
     assert!(broker.describe().contains("Apache Kafka"));
-    for k in [FaultKind::Stop, FaultKind::Start, FaultKind::Pause, FaultKind::Unpause, FaultKind::Kill] {
-        assert!(broker.supported_faults().contains(&k));
+    for f in ["broker-restart", "broker-kill", "broker-pause", "network-cut", "packet-loss"] {
+        assert!(dashstream::faults::Fault::parse(f).unwrap().runs_on(broker.kind()), "{f}");
     }
     traffic::round_trip(&broker, "container-roundtrip", 1000).await
 }
@@ -30,14 +30,14 @@ async fn container_broker_restarted_mid_stream_keeps_producer_and_consumer_worki
     let mut acked = traffic::produce(&p, &topic, 0, 500).await?;
     let mut seen = traffic::consume_until(&c, &acked, Duration::from_secs(60)).await?;
 
-    broker.inject(&Fault::Stop { broker: 1 }).await?;
+    broker.apply(&BrokerAction::Stop { broker: 1 }).await?;
     // Sends issued while the broker is down are retried by the producer until it is back.
     let during = tokio::spawn({
         let p = p.clone();
         let topic = topic.clone();
         async move { traffic::produce(&p, &topic, 500, 750).await }
     });
-    broker.inject(&Fault::Start { broker: 1 }).await?;
+    broker.apply(&BrokerAction::Start { broker: 1 }).await?;
     assert_eq!(broker.bootstrap_servers(), bootstrap, "the advertised address must survive a restart");
     acked.extend(during.await??);
     acked.extend(traffic::produce(&p, &topic, 750, 1000).await?);
@@ -55,7 +55,7 @@ async fn container_pause_freezes_the_broker_and_unpause_thaws_it() -> anyhow::Re
     let broker = ContainerBroker::single().await?;
     let topic = unique("container-pause");
     broker.create_topic(&topic, 1).await?;
-    broker.inject(&Fault::Pause { broker: 1 }).await?;
+    broker.apply(&BrokerAction::Pause { broker: 1 }).await?;
     let p = traffic::producer(&broker);
     let mut pending = tokio::spawn({
         let topic = topic.clone();
@@ -64,7 +64,7 @@ async fn container_pause_freezes_the_broker_and_unpause_thaws_it() -> anyhow::Re
     // While frozen nothing can be acknowledged: the sends are still pending 3 s later.
     let early = tokio::time::timeout(Duration::from_secs(3), &mut pending).await;
     assert!(early.is_err(), "records were acknowledged by a paused broker");
-    broker.inject(&Fault::Unpause { broker: 1 }).await?;
+    broker.apply(&BrokerAction::Unpause { broker: 1 }).await?;
     assert_eq!(pending.await??.len(), 10);
     Ok(())
 }

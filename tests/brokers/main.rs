@@ -8,5 +8,6 @@
 
 mod cluster;
 mod container;
+mod discovery;
 mod mock;
 mod traffic;

@@ -50,7 +50,7 @@ async fn summary_after(policy: CompressionPolicy, count: u64, size: usize) -> an
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
-    tracing::subscriber::with_default(subscriber, || producer.flush(Duration::from_secs(10)))?;
+    tracing::instrument::WithSubscriber::with_subscriber(producer.flush(Duration::from_secs(10)), subscriber).await?;
     let text = captured.text();
     Ok(text.lines().find(|l| l.contains("compressed ")).map(str::to_string).unwrap_or_else(|| panic!("no compression summary in:\n{text}")))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashstream::broker::mock::MockBroker;
-use dashstream::faults::{self, FaultPlan, RunOptions, Scheduled};
+use dashstream::faults::{self, Fault, RunOptions, Scheduled};
 
 use crate::support::logs;
 
@@ -15,13 +15,13 @@ fn opts(overrides: &[(&str, &str)]) -> RunOptions {
         rate: 200.0,
         size: 200,
         duration: Duration::from_secs(6),
-        schedule: vec![Scheduled { at: Duration::from_secs(2), fault: FaultPlan::MockRetriableErrors, hold: Duration::ZERO }],
+        schedule: vec![Scheduled { at: Duration::from_secs(2), fault: Fault::MockRetriableErrors, hold: Duration::ZERO }],
         drain_timeout: Duration::from_secs(10),
         producer_overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
     }
 }
 
-/// Idempotence off: see `mock_workarounds` in features/steps/fault_steps.rs
+/// Idempotence off: see `mock_workarounds` in src/conformance/steps/faults.rs
 /// (librdkafka's mock loses some idempotent retries after injected errors).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_all_survives_request_errors() -> anyhow::Result<()> {

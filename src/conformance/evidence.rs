@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::world::DashWorld;
+use crate::conformance::world::DashWorld;
 
 /// The numbers behind one scenario.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -5,20 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cucumber::{given, then, when};
-use dashstream::broker::container::ContainerBroker;
-use dashstream::broker::mock::MockBroker;
-use dashstream::broker::Broker;
-use dashstream::faults::{self, FaultPlan, RunOptions, Scheduled};
+use crate::broker::{factory, Broker, BrokerKind};
+use crate::faults::{self, Fault, RunOptions, Scheduled};
 
-use super::world::DashWorld;
+use crate::conformance::world::DashWorld;
 
 async fn own(w: &mut DashWorld, cluster: bool) -> anyhow::Result<()> {
-    let broker: Arc<dyn Broker> = match (w.env().backend.as_str(), cluster) {
-        ("mock", _) => Arc::new(MockBroker::start(3)?),
-        ("container", false) => Arc::new(ContainerBroker::single().await?),
-        ("container", true) | ("cluster", _) => Arc::new(ContainerBroker::cluster(3).await?),
+    let kind = match (w.env().backend, cluster) {
+        (BrokerKind::Mock, _) => BrokerKind::Mock,
+        (BrokerKind::Container, false) => BrokerKind::Container,
+        (BrokerKind::Container, true) | (BrokerKind::Cluster, _) => BrokerKind::Cluster,
         (other, _) => anyhow::bail!("faults cannot be injected into the {other} backend"),
     };
+    let broker: Arc<dyn Broker> = Arc::from(factory::open(kind, &Default::default()).await?);
     w.notes.push(format!("broker of its own: {}", broker.describe()));
     w.own_broker = Some(broker);
     Ok(())
@@ -36,7 +35,7 @@ async fn cluster_of_its_own(w: &mut DashWorld) -> anyhow::Result<()> {
 
 #[when(expr = "steady traffic meets the fault {string}")]
 async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
-    let plan: FaultPlan = fault.parse().map_err(anyhow::Error::msg)?;
+    let plan = Fault::parse(&fault).map_err(anyhow::Error::msg)?;
     let hold = if plan.is_client_fault() { Duration::ZERO } else { Duration::from_secs(4) };
     let opts = RunOptions {
         rate: 100.0,
@@ -147,9 +146,9 @@ fn refused(w: &mut DashWorld) -> anyhow::Result<()> {
 /// half the runs; none with idempotence off, none on real Kafka). Until that is
 /// fixed upstream, the mock's retriable-error scenario runs the producer with
 /// `acks=all` and retries but without idempotence.
-fn mock_workarounds(plan: FaultPlan) -> std::collections::BTreeMap<String, String> {
+fn mock_workarounds(plan: Fault) -> std::collections::BTreeMap<String, String> {
     let mut m = std::collections::BTreeMap::new();
-    if plan == FaultPlan::MockRetriableErrors {
+    if plan == Fault::MockRetriableErrors {
         m.insert("enable.idempotence".to_string(), "false".to_string());
     }
     m

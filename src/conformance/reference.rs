@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use dashstream::broker::Broker;
-use dashstream::codec::CodecConfig;
-use dashstream::pipeline::consumer::{ConsumerSettings, DashConsumer};
-use dashstream::pipeline::latency::WallClock;
-use dashstream::pipeline::metrics::Metrics;
-use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
-use dashstream::proto::envelope::Payload;
-use dashstream::sample;
+use crate::broker::Broker;
+use crate::codec::CodecConfig;
+use crate::pipeline::consumer::{ConsumerSettings, DashConsumer};
+use crate::pipeline::latency::WallClock;
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::producer::{DashProducer, ProducerSettings};
+use crate::pipeline::traffic::{Sent, Traffic};
+use crate::proto::envelope::Payload;
+use crate::sample;
 
 use super::pipeline::{target, Background, ConsumeOutcome, Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
 
@@ -36,12 +37,6 @@ pub fn payload(seq: u64, size: usize, incompressible: bool) -> Payload {
         }
     }
     env.payload.expect("chunk has a payload")
-}
-
-pub async fn pace(start: Instant, i: u64, rate: f64) {
-    if rate > 0.0 {
-        tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate)).into()).await;
-    }
 }
 
 #[async_trait]
@@ -81,32 +76,30 @@ impl Pipeline for Reference {
         let producer = Arc::new(DashProducer::new(&broker.client_config(), settings, metrics)?);
         producer.connect(Duration::from_secs(30)).await?;
         let mut out = ProduceOutcome { producer_id: producer.producer_id().into(), session: producer.session().into(), ..Default::default() };
-        let mut sends = Vec::new();
-        let start = Instant::now();
+        let mut traffic = Traffic::new(plan.rate, usize::MAX);
+        let mut answers = Vec::new();
+        let mut done = |sent: Sent| answers.push(sent.result);
         for i in 0..plan.count {
-            pace(start, i, plan.rate).await;
+            let intended = traffic.next_slot(&mut done).await;
             let env = producer.stamp(payload(i + 1, plan.size, plan.incompressible), "run-1", &format!("thread-{}", i % 5));
             let seq = i + 1;
-            if plan.removed.contains(seq) {
-                continue;
-            }
-            let copies = if plan.twice.contains(seq) { 2 } else { 1 };
+            let copies = if plan.removed.contains(seq) { 0 } else if plan.twice.contains(seq) { 2 } else { 1 };
             for _ in 0..copies {
-                let p = producer.clone();
-                let env = env.clone();
-                sends.push(tokio::spawn(async move { p.send(&env).await }));
-                out.sent += 1;
+                traffic.send(&producer, env.clone(), intended);
             }
         }
-        for s in sends {
-            let ack = s.await??;
+        traffic.drain(&mut done).await;
+        out.sent = traffic.handed_over();
+        producer.flush(Duration::from_secs(10)).await?;
+        DashProducer::close_shared(producer).await;
+        for answer in answers {
+            let ack = answer?;
             out.acked += 1;
             out.raw_bytes += ack.raw_len as u64;
             out.wire_bytes += ack.wire_len as u64;
-            out.compressed += u64::from(ack.format == dashstream::codec::FrameFormat::Zstd);
+            out.compressed += u64::from(ack.format == crate::codec::FrameFormat::Zstd);
             out.max_growth = out.max_growth.max(ack.wire_len as i64 - ack.raw_len as i64);
         }
-        producer.flush(Duration::from_secs(10))?;
         Ok(out)
     }
 }

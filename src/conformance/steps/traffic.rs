@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use cucumber::{given, when};
-use dashstream::codec::CompressionPolicy;
-use dashstream::sample;
+use crate::codec::CompressionPolicy;
+use crate::sample;
 use prost::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::pipeline::ProducePlan;
-use super::world::DashWorld;
+use crate::conformance::pipeline::ProducePlan;
+use crate::conformance::world::DashWorld;
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
@@ -116,7 +116,7 @@ async fn legacy(w: &mut DashWorld, n: u64, kind: String) -> anyhow::Result<()> {
 }
 
 fn now_us() -> i64 {
-    dashstream::pipeline::latency::WallClock::default().now_us()
+    crate::pipeline::latency::WallClock::default().now_us()
 }
 
 /// Records other clients might write: text, a broken zstd frame, an unknown format byte.

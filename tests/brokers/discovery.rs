@@ -1,8 +1,10 @@
-//! Discovery with fake home directories and socket files: no real Docker needed.
+//! Docker host discovery on fake machines (home directories and socket files):
+//! no real Docker needed.
 
 use std::path::{Path, PathBuf};
 
-use super::*;
+use dashstream::conformance::fake_docker::{self as fake, FakeMachine};
+use dashstream::docker::{candidates, discover, DiscoveryEnv, HttpPing};
 
 fn fake_daemon(path: &Path) {
     fake::daemon(path).unwrap();
@@ -12,24 +14,11 @@ fn dead_socket(path: &Path) {
     fake::dead_socket(path).unwrap();
 }
 
-struct Fake {
-    _dir: tempfile::TempDir,
-    env: DiscoveryEnv,
+fn fake() -> FakeMachine {
+    FakeMachine::new().unwrap()
 }
 
-fn fake() -> Fake {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    let home = dir.path().join("home");
-    let xdg = dir.path().join("run-user");
-    for d in [&root, &home, &xdg] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let env = DiscoveryEnv { docker_host: None, home: Some(home), xdg_runtime_dir: Some(xdg), root };
-    Fake { _dir: dir, env }
-}
-
-fn home(f: &Fake) -> PathBuf {
+fn home(f: &FakeMachine) -> PathBuf {
     f.env.home.clone().unwrap()
 }
 

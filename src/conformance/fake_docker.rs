@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
-use super::DiscoveryEnv;
+use crate::docker::DiscoveryEnv;
 
 /// Serves a fake daemon on the unix socket `path` from a background thread.
 pub fn daemon(path: &Path) -> std::io::Result<()> {

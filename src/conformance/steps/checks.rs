@@ -9,10 +9,10 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Headers;
 use rdkafka::Message;
 
-use dashstream::pipeline::consumer::dlq_headers;
+use crate::pipeline::consumer::dlq_headers;
 
-use super::traffic_steps::POISON;
-use super::world::DashWorld;
+use super::traffic::POISON;
+use crate::conformance::world::DashWorld;
 
 fn ensure(cond: bool, msg: impl FnOnce() -> String) -> anyhow::Result<()> {
     if cond {

@@ -1,44 +1,16 @@
-//! The faults a backend can inject into a broker.
+//! What a backend can do to a broker: the primitive actions that
+//! faults (`faults::Fault`, a layer up) are made of (stop, start, pause, disconnect, delay,
+//! failing requests...). A fault is what a user names and schedules; an action
+//! is one step of injecting or healing it on one broker.
 
 use std::fmt;
 use std::time::Duration;
 
 use rdkafka::types::RDKafkaRespErr;
 
-/// A kind of fault, for listing what a backend supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FaultKind {
-    /// Graceful stop of a broker (container).
-    Stop,
-    /// Start a stopped broker again (container).
-    Start,
-    /// SIGKILL a broker, no graceful shutdown (container).
-    Kill,
-    /// Freeze a broker's processes (container).
-    Pause,
-    /// Thaw a paused broker (container).
-    Unpause,
-    /// Take a broker down (mock).
-    Down,
-    /// Bring a downed broker up (mock).
-    Up,
-    /// Make the broker answer requests with errors (mock).
-    RequestErrors,
-    /// Delay every response of a broker (mock).
-    RoundTripDelay,
-    /// Move a partition's leadership to another broker (mock).
-    LeaderMove,
-    /// Cut a broker off its Docker network (container).
-    Disconnect,
-    /// Connect a cut-off broker again (container).
-    Reconnect,
-    /// Drop a share of the packets a broker receives, or stop dropping (container; iptables).
-    PacketLoss,
-}
-
-/// One fault to inject.
+/// One action on a broker.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fault {
+pub enum BrokerAction {
     Stop { broker: i32 },
     Start { broker: i32 },
     Kill { broker: i32 },
@@ -56,27 +28,7 @@ pub enum Fault {
     PacketLoss { broker: i32, percent: u32 },
 }
 
-impl Fault {
-    pub fn kind(&self) -> FaultKind {
-        match self {
-            Self::Stop { .. } => FaultKind::Stop,
-            Self::Start { .. } => FaultKind::Start,
-            Self::Kill { .. } => FaultKind::Kill,
-            Self::Pause { .. } => FaultKind::Pause,
-            Self::Unpause { .. } => FaultKind::Unpause,
-            Self::Down { .. } => FaultKind::Down,
-            Self::Up { .. } => FaultKind::Up,
-            Self::RequestErrors { .. } => FaultKind::RequestErrors,
-            Self::RoundTripDelay { .. } => FaultKind::RoundTripDelay,
-            Self::LeaderMove { .. } => FaultKind::LeaderMove,
-            Self::Disconnect { .. } => FaultKind::Disconnect,
-            Self::Reconnect { .. } => FaultKind::Reconnect,
-            Self::PacketLoss { .. } => FaultKind::PacketLoss,
-        }
-    }
-}
-
-impl fmt::Display for Fault {
+impl fmt::Display for BrokerAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Stop { broker } => write!(f, "stop broker {broker}"),

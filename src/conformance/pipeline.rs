@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
-use dashstream::broker::Broker;
-use dashstream::codec::CompressionPolicy;
-use dashstream::pipeline::consumer::ConsumeReport;
-use dashstream::pipeline::metrics::Metrics;
-use dashstream::pipeline::rangeset::RangeSet;
+use crate::broker::Broker;
+use crate::codec::CompressionPolicy;
+use crate::pipeline::consumer::ConsumeReport;
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::rangeset::RangeSet;
 
 /// What a producer is asked to send.
 #[derive(Debug, Clone)]

@@ -1,10 +1,10 @@
 //! Docker host discovery on fake machines (no real Docker involved).
 
 use cucumber::{given, then, when};
-use dashstream::docker::fake::{self, FakeMachine};
-use dashstream::docker::{discover, HttpPing};
+use crate::conformance::fake_docker::{self as fake, FakeMachine};
+use crate::docker::{discover, HttpPing};
 
-use super::world::DashWorld;
+use crate::conformance::world::DashWorld;
 
 fn machine(w: &mut DashWorld) -> anyhow::Result<&FakeMachine> {
     if w.machine.is_none() {

@@ -4,17 +4,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dashstream::broker::Broker;
-use dashstream::docker::fake::FakeMachine;
-use dashstream::docker::{DockerHostError, FoundHost};
-use dashstream::pipeline::metrics::Metrics;
+use crate::broker::{Broker, BrokerKind};
+use crate::conformance::fake_docker::FakeMachine;
+use crate::docker::{DockerHostError, FoundHost};
+use crate::pipeline::metrics::Metrics;
 
-use super::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, RunningConsumer};
+use crate::conformance::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, RunningConsumer};
 
 /// What every scenario of one run shares: the backend, the pipeline, where to scan.
 pub struct SuiteEnv {
-    /// `mock` or `container` (or `external`).
-    pub backend: String,
+    /// Which backend the scenarios run on.
+    pub backend: BrokerKind,
     pub broker: Arc<dyn Broker>,
     pub pipeline: Arc<dyn Pipeline>,
     /// Roots whose Rust sources the test-hygiene scenarios parse.
@@ -42,17 +42,17 @@ pub struct DashWorld {
     pub machine: Option<FakeMachine>,
     pub docker_host: Option<String>,
     pub discovery: Option<Result<FoundHost, DockerHostError>>,
-    pub scan: Option<super::hygiene::Scan>,
+    pub scan: Option<crate::conformance::hygiene::Scan>,
     pub nested_failed: Option<bool>,
     /// A broker only this scenario uses (fault scenarios must not hit others).
     pub own_broker: Option<Arc<dyn Broker>>,
-    pub verdict: Option<dashstream::faults::Verdict>,
+    pub verdict: Option<crate::faults::Verdict>,
 }
 
 impl std::fmt::Debug for DashWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DashWorld")
-            .field("backend", &self.env.as_ref().map(|e| e.backend.clone()))
+            .field("backend", &self.env.as_ref().map(|e| e.backend))
             .field("topic", &self.topic)
             .field("produced", &self.produced)
             .field("consumed", &self.consumed)

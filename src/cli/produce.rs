@@ -1,0 +1,110 @@
+//! `dashstream produce`: N stamped, encoded messages to a topic; the counts as JSON.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use dashstream::broker::BrokerArgs;
+use dashstream::pipeline::latency::WallClock;
+use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
+use dashstream::pipeline::traffic::{Sent, Traffic};
+use dashstream::proto::envelope::Payload;
+use dashstream::sample;
+
+use super::args::{MetricsArgs, SendArgs};
+use super::output::{print_json, Progress};
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    count: u64,
+    /// Rate, size (every 10th message is a quality report instead), compression, clock.
+    #[command(flatten)]
+    send: SendArgs,
+    /// Producer id stamped in every header.
+    #[arg(long)]
+    producer_id: Option<String>,
+    #[command(flatten)]
+    broker: BrokerArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+}
+
+/// Sends handed to librdkafka at once, at most.
+const IN_FLIGHT: usize = 256;
+
+/// What the sends came to.
+#[derive(Default)]
+struct Tally {
+    acked: u64,
+    failed: u64,
+    raw: u64,
+    wire: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, sent: Sent) {
+        match sent.result {
+            Ok(a) => {
+                self.acked += 1;
+                self.raw += a.raw_len as u64;
+                self.wire += a.wire_len as u64;
+            }
+            Err(e) => {
+                self.failed += 1;
+                if self.failures.len() < 10 {
+                    self.failures.push(e.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Message `i` of the run: every 10th a quality report, the others chunks of `size` bytes.
+fn payload(i: u64, size: usize) -> Payload {
+    let probe = sample::header("", "", i + 1, 0);
+    let env = if i % 10 == 9 { sample::quality_report(probe, 0.5 + (i % 50) as f64 / 100.0) } else { sample::chunk(probe, size) };
+    env.payload.expect("a sample has a payload")
+}
+
+pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
+    let broker = args.broker.open().await?;
+    let served = args.metrics.serve().await?;
+    broker.create_topic(&args.topic, 3).await?;
+    let mut settings = ProducerSettings::new(&args.topic);
+    settings.codec = args.send.codec();
+    settings.clock = WallClock::with_offset_ms(args.send.clock_offset_ms);
+    if let Some(id) = args.producer_id {
+        settings.producer_id = id;
+    }
+    let producer = Arc::new(DashProducer::new(&broker.client_config(), settings, served.metrics.clone())?);
+    let mut progress = Progress::new();
+    let mut tally = Tally::default();
+    let mut traffic = Traffic::new(args.send.rate, IN_FLIGHT);
+    for i in 0..args.count {
+        let intended = traffic.next_slot(&mut |s| tally.add(s)).await;
+        let env = producer.stamp(payload(i, args.send.size), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        traffic.send(&producer, env, intended);
+        progress.tick(|secs| format!("produced {}/{} acknowledged ({:.0}/s), {} failed", tally.acked, args.count, tally.acked as f64 / secs, tally.failed));
+    }
+    traffic.drain(&mut |s| tally.add(s)).await;
+    producer.flush(Duration::from_secs(30)).await?;
+    print_json(&serde_json::json!({
+        "topic": args.topic,
+        "producer_id": producer.producer_id(),
+        "session": producer.session(),
+        "sent": args.count,
+        "acked": tally.acked,
+        "failed": tally.failed,
+        "failures": tally.failures,
+        "raw_bytes": tally.raw,
+        "wire_bytes": tally.wire,
+        "compression_ratio": if tally.raw == 0 { 1.0 } else { tally.wire as f64 / tally.raw as f64 },
+    }))?;
+    DashProducer::close_shared(producer).await;
+    Ok(if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,8 @@
+//! Step definitions, one file per concern. cucumber collects them through
+//! `inventory` when the World builds its runner.
+
+pub mod checks;
+pub mod docker_host;
+pub mod faults;
+pub mod hygiene;
+pub mod traffic;

@@ -1,0 +1,227 @@
+//! Running the conformance suite on one or more backends, one after the other, and
+//! writing the reports: JUnit XML and Cucumber JSON per backend, plus one
+//! Markdown and one self-contained HTML report with every scenario's evidence.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cucumber::event::ScenarioFinished;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::writer::{self, Stats as _};
+use cucumber::tag::Ext as _;
+use cucumber::{World as _, WriterExt as _};
+use crate::broker::{factory, Broker, BrokerKind, ConnectionArgs};
+
+use super::evidence::{self, ScenarioRecord};
+use super::pipeline::Pipeline;
+use super::world::{DashWorld, SuiteEnv};
+
+/// What to run.
+pub struct SuiteOptions {
+    /// The backends, run one after the other (`Auto` already resolved).
+    pub backends: Vec<BrokerKind>,
+    /// Bootstrap servers and librdkafka settings (`--bootstrap`, `-X`).
+    pub connection: ConnectionArgs,
+    /// Cucumber tag expression, e.g. `not @fault`.
+    pub tags: Option<String>,
+    pub report_dir: PathBuf,
+    pub features: PathBuf,
+    pub pipeline: Arc<dyn Pipeline>,
+    pub scan_roots: Vec<PathBuf>,
+    pub concurrency: usize,
+    /// Goes into report file names: `reference`, or a replica's name.
+    pub label: String,
+}
+
+/// One backend's outcome.
+#[derive(Debug, Clone)]
+pub struct BackendResult {
+    pub backend: BrokerKind,
+    pub broker: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub failed_run: bool,
+    /// The backend could not even start (no Docker host, ...).
+    pub error: Option<String>,
+    /// Cucumber's console output.
+    pub console: String,
+    pub seconds: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteResult {
+    pub backends: Vec<BackendResult>,
+    pub records: Vec<ScenarioRecord>,
+}
+
+impl SuiteResult {
+    pub fn passed(&self) -> bool {
+        let ran: usize = self.backends.iter().map(|b| b.passed + b.failed + b.skipped).sum();
+        ran > 0 && self.backends.iter().all(|b| b.error.is_none() && !b.failed_run && b.failed == 0 && b.skipped == 0)
+    }
+
+    /// One line per backend; the first says which broker ran.
+    pub fn summary(&self) -> Vec<String> {
+        self.backends
+            .iter()
+            .map(|b| match &b.error {
+                Some(e) => format!("{}: could not start: {}", b.backend, e.lines().next().unwrap_or_default()),
+                None => format!(
+                    "{}: {} — {} scenarios passed, {} failed, {} skipped in {:.1} s",
+                    b.backend, b.broker, b.passed, b.failed, b.skipped, b.seconds
+                ),
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Scenarios tagged `@<backend>-only` run on that backend only.
+fn wanted(backend: BrokerKind, tags: &[&String], filter: Option<&TagOperation>) -> bool {
+    let only: Vec<&str> = tags.iter().filter_map(|t| t.strip_suffix("-only")).collect();
+    if !only.is_empty() && !only.contains(&backend.as_str()) {
+        return false;
+    }
+    filter.is_none_or(|f| f.eval(tags.iter().map(|t| t.as_str())))
+}
+
+impl BackendResult {
+    fn new(backend: BrokerKind) -> Self {
+        Self { backend, broker: String::new(), passed: 0, failed: 0, skipped: 0, failed_run: true, error: None, console: String::new(), seconds: 0.0 }
+    }
+}
+
+/// Where one backend's machine-readable reports go.
+struct ReportFiles {
+    junit: std::fs::File,
+    json: std::fs::File,
+}
+
+impl ReportFiles {
+    fn create(opts: &SuiteOptions, backend: BrokerKind) -> Result<Self, String> {
+        let stem = format!("{}-{}", opts.label, backend);
+        let create = |name: String| std::fs::File::create(opts.report_dir.join(&name)).map_err(|e| format!("cannot write {name} in {}: {e}", opts.report_dir.display()));
+        Ok(Self { junit: create(format!("junit-{stem}.xml"))?, json: create(format!("cucumber-{stem}.json"))? })
+    }
+}
+
+async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult, Vec<ScenarioRecord>) {
+    let started = Instant::now();
+    let mut result = BackendResult::new(backend);
+    let prepared = async {
+        let filter = opts.tags.as_deref().map(str::parse::<TagOperation>).transpose().map_err(|e| format!("bad tag expression: {e}"))?;
+        let files = ReportFiles::create(opts, backend)?;
+        let broker: Arc<dyn Broker> = Arc::from(factory::open(backend, &opts.connection).await.map_err(|e| e.to_string())?);
+        Ok::<_, String>((filter, files, broker))
+    };
+    let (filter, files, broker) = match prepared.await {
+        Ok(p) => p,
+        Err(e) => {
+            result.error = Some(e);
+            return (result, Vec::new());
+        }
+    };
+    result.broker = broker.describe();
+    let env = Arc::new(SuiteEnv { backend, broker: broker.clone(), pipeline: opts.pipeline.clone(), scan_roots: opts.scan_roots.clone() });
+    let records: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
+    let console = SharedBuf::default();
+    result.failed_run = run_cucumber(env, opts, filter, files, records.clone(), console.clone()).await;
+    let recs = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    result.passed = recs.iter().filter(|r| r.status == "passed").count();
+    result.failed = recs.iter().filter(|r| r.status == "failed").count();
+    result.skipped = recs.iter().filter(|r| r.status == "skipped").count();
+    result.console = String::from_utf8_lossy(&console.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    result.seconds = started.elapsed().as_secs_f64();
+    drop(broker); // removes the container, inside the runtime
+    (result, recs)
+}
+
+/// The scenario's record, from how it finished and what its World holds.
+fn record_of(backend: BrokerKind, feature: &str, scenario: &cucumber::gherkin::Scenario, finished: &ScenarioFinished, w: Option<&mut DashWorld>) -> ScenarioRecord {
+    let (status, error) = match finished {
+        ScenarioFinished::StepPassed => ("passed", None),
+        ScenarioFinished::StepSkipped => ("skipped", Some("a step did not run (undefined or skipped)".to_string())),
+        ScenarioFinished::StepFailed(_, _, e) => ("failed", Some(e.to_string())),
+        ScenarioFinished::BeforeHookFailed(_) => ("failed", Some("before hook failed".to_string())),
+    };
+    let evidence = w.as_deref().map(evidence::collect).unwrap_or_default();
+    if let Some(w) = w {
+        w.consumer = None; // stops a consumer that a failed scenario left running
+        w.own_broker = None; // removes the scenario's own container now, not at the end of the run
+    }
+    let name = if scenario.examples.is_empty() { scenario.name.clone() } else { format!("{} (example, line {})", scenario.name, scenario.position.line) };
+    ScenarioRecord { backend: backend.to_string(), feature: feature.to_string(), scenario: name, status: status.to_string(), error, evidence }
+}
+
+/// Runs the features on one backend; returns whether cucumber saw the run fail.
+async fn run_cucumber(
+    env: Arc<SuiteEnv>,
+    opts: &SuiteOptions,
+    filter: Option<TagOperation>,
+    files: ReportFiles,
+    records: Arc<Mutex<Vec<ScenarioRecord>>>,
+    console: SharedBuf,
+) -> bool {
+    let backend = env.backend;
+    let writer = DashWorld::cucumber()
+        .max_concurrent_scenarios(opts.concurrency)
+        .fail_on_skipped()
+        .before(move |_, _, _, w| {
+            w.env = Some(env.clone());
+            Box::pin(async {})
+        })
+        .after(move |feature, _, scenario, finished, w| {
+            let record = record_of(backend, &feature.name, scenario, finished, w);
+            records.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+            Box::pin(async {})
+        })
+        .with_writer(
+            writer::Basic::raw(console, writer::Coloring::Never, 0)
+                .summarized()
+                .tee::<DashWorld, _>(writer::JUnit::for_tee(files.junit, 0))
+                .tee::<DashWorld, _>(writer::Json::for_tee(files.json))
+                .normalized(),
+        )
+        // After with_writer (which resets it): never parse the process's own arguments.
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .filter_run(opts.features.clone(), move |feature, rule, scenario| {
+            let tags: Vec<&String> = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
+            wanted(backend, &tags, filter.as_ref())
+        })
+        .await;
+    writer.execution_has_failed()
+}
+
+/// Runs every backend in turn and writes the reports.
+pub async fn run(opts: &SuiteOptions) -> SuiteResult {
+    let _ = std::fs::create_dir_all(&opts.report_dir);
+    // One backend after the other: timing scenarios (@serial) must not share
+    // two cores with another backend's traffic.
+    let mut out = SuiteResult::default();
+    for b in &opts.backends {
+        let (r, recs) = run_backend(*b, opts).await;
+        out.backends.push(r);
+        out.records.extend(recs);
+    }
+    out.records.sort_by(|a, b| (&a.backend, &a.feature, &a.scenario).cmp(&(&b.backend, &b.feature, &b.scenario)));
+    let summary = out.summary();
+    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.md", opts.label)), evidence::markdown(&out.records, &summary));
+    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.html", opts.label)), evidence::html(&out.records, &summary));
+    out
+}

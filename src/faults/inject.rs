@@ -1,0 +1,181 @@
+//! Injecting and healing the faults of the catalogue. Every injection is
+//! checked to have had an effect (the broker really stopped, the delay really
+//! rose, the leader really moved), so a fault that silently did nothing fails
+//! the run instead of passing it.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+use super::catalogue::Fault;
+use crate::broker::{admin, Broker, BrokerAction, BrokerError, BrokerKind};
+
+/// A broker fault in progress; `heal` undoes it.
+#[derive(Debug, Clone)]
+pub struct Injected {
+    pub fault: Fault,
+    pub heal: Vec<BrokerAction>,
+    /// What was checked to prove the fault took effect.
+    pub effect: String,
+}
+
+/// A fault as broker actions: what injects it, what heals it, what it means.
+struct Steps {
+    inject: Vec<BrokerAction>,
+    heal: Vec<BrokerAction>,
+    effect: String,
+}
+
+impl Steps {
+    fn one(inject: BrokerAction, heal: BrokerAction, effect: &str) -> Self {
+        Self { inject: vec![inject], heal: vec![heal], effect: effect.to_string() }
+    }
+}
+
+/// Injects a broker fault (client faults are the workload's) and checks its effect.
+pub async fn inject(fault: Fault, broker: &dyn Broker, topic: &str) -> Result<Injected, BrokerError> {
+    let Some(steps) = steps_of(fault, broker, topic).await? else {
+        return Ok(Injected { fault, heal: vec![], effect: "client crash (see the run)".into() });
+    };
+    let before = if fault == Fault::MockDelay { Some(first_broker_rtt(broker).await) } else { None };
+    for action in &steps.inject {
+        broker.apply(action).await?;
+    }
+    let effect = match fault {
+        Fault::MockDelay => {
+            let after = first_broker_rtt(broker).await;
+            if after < Duration::from_millis(250) {
+                return Err(BrokerError::NoEffect { fault: fault.to_string(), why: format!("round trip still {after:?}") });
+            }
+            format!("{}: metadata round trip {:?} before, {after:?} after", steps.effect, before.unwrap_or_default())
+        }
+        Fault::LeaderLoss => {
+            let Some(BrokerAction::Kill { broker: old }) = steps.inject.first().cloned() else { unreachable!("leader loss kills") };
+            let new = wait_leader_moved(fault, broker, topic, old).await?;
+            format!("{}; leadership moved to broker {new}", steps.effect)
+        }
+        _ => steps.effect,
+    };
+    Ok(Injected { fault, heal: steps.heal, effect })
+}
+
+/// The actions of a broker fault; `None` for client crashes.
+async fn steps_of(fault: Fault, broker: &dyn Broker, topic: &str) -> Result<Option<Steps>, BrokerError> {
+    use BrokerAction as A;
+    let last = *broker.broker_ids().last().unwrap_or(&1);
+    Ok(Some(match fault {
+        Fault::BrokerRestart => Steps::one(A::Stop { broker: 1 }, A::Start { broker: 1 }, "broker shut down cleanly on SIGTERM (checked exited)"),
+        Fault::BrokerKill => Steps::one(A::Kill { broker: 1 }, A::Start { broker: 1 }, "container killed (checked not running)"),
+        Fault::BrokerPause => Steps::one(A::Pause { broker: 1 }, A::Unpause { broker: 1 }, "container paused (checked paused)"),
+        Fault::NetworkCut => Steps::one(A::Disconnect { broker: last }, A::Reconnect { broker: last }, "broker disconnected (checked unreachable)"),
+        Fault::PacketLoss => Steps::one(
+            A::PacketLoss { broker: 1, percent: 30 },
+            A::PacketLoss { broker: 1, percent: 0 },
+            "iptables rule dropping 30% of packets installed (checked)",
+        ),
+        Fault::LeaderLoss => {
+            let leader = leader_of(broker, topic).await?;
+            Steps::one(A::Kill { broker: leader }, A::Start { broker: leader }, &format!("leader broker {leader} of {topic}/0 killed"))
+        }
+        Fault::MockBrokerDown => Steps::one(A::Down { broker: 1 }, A::Up { broker: 1 }, "mock broker 1 down"),
+        Fault::MockLeaderMove => Steps {
+            inject: vec![A::LeaderMove { topic: topic.into(), partition: 0, broker: last }],
+            heal: vec![],
+            effect: format!("leader of {topic}/0 moved to broker {last}"),
+        },
+        Fault::MockRetriableErrors => {
+            let retriable = [RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS];
+            let errors = retriable.into_iter().cycle().take(20).collect();
+            Steps { inject: vec![A::RequestErrors { api: RDKafkaApiKey::Produce, errors }], heal: vec![], effect: "20 produce requests answered with retriable errors".into() }
+        }
+        Fault::MockFatalErrors => {
+            let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 3];
+            Steps { inject: vec![A::RequestErrors { api: RDKafkaApiKey::Produce, errors }], heal: vec![], effect: "3 produce requests refused (not authorized)".into() }
+        }
+        Fault::MockDelay => {
+            let delay = |d: Duration| broker.broker_ids().into_iter().map(|b| A::RoundTripDelay { broker: b, delay: d }).collect();
+            Steps { inject: delay(Duration::from_millis(300)), heal: delay(Duration::ZERO), effect: "every broker's responses delayed by 300 ms".into() }
+        }
+        Fault::ProducerCrash | Fault::ConsumerCrash => return Ok(None),
+    }))
+}
+
+/// Polls until partition 0 of `topic` has a leader other than `old`.
+async fn wait_leader_moved(fault: Fault, broker: &dyn Broker, topic: &str, old: i32) -> Result<i32, BrokerError> {
+    let start = Instant::now();
+    loop {
+        match leader_of(broker, topic).await {
+            Ok(l) if l != old => return Ok(l),
+            _ if start.elapsed() > Duration::from_secs(60) => {
+                return Err(BrokerError::NoEffect { fault: fault.to_string(), why: "no new leader within 60 s".into() });
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Undoes an injected fault and waits until the broker answers again. In a
+/// cluster, when `last` (no other fault still holds a broker down), also waits
+/// until every partition of `topic` is fully replicated again, so that the
+/// next fault meets a healthy cluster. With another fault still active that
+/// wait could never end: the replica it needs is the one still down.
+pub async fn heal(injected: &Injected, broker: &dyn Broker, topic: &str, last: bool) -> Result<(), BrokerError> {
+    for f in &injected.heal {
+        broker.apply(f).await?;
+    }
+    if last && broker.kind() == BrokerKind::Cluster && !injected.heal.is_empty() {
+        wait_fully_replicated(broker, topic, Duration::from_secs(90)).await?;
+    }
+    Ok(())
+}
+
+async fn wait_fully_replicated(broker: &dyn Broker, topic: &str, deadline: Duration) -> Result<(), BrokerError> {
+    let start = Instant::now();
+    loop {
+        let config = broker.client_config();
+        let t = topic.to_string();
+        let full = tokio::task::spawn_blocking(move || {
+            let c: rdkafka::consumer::BaseConsumer = config.create().ok()?;
+            let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&t), Duration::from_secs(5)).ok()?;
+            let topic = md.topics().iter().find(|x| x.name() == t)?;
+            Some(topic.partitions().iter().all(|p| p.leader() >= 0 && p.isr().len() == p.replicas().len()))
+        })
+        .await
+        .expect("metadata task panicked");
+        if full == Some(true) {
+            return Ok(());
+        }
+        if start.elapsed() > deadline {
+            return Err(BrokerError::Timeout { what: format!("{topic} fully replicated"), secs: deadline.as_secs(), last: "in-sync replicas missing".into() });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn leader_of(broker: &dyn Broker, topic: &str) -> Result<i32, BrokerError> {
+    let config = broker.client_config();
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || -> Result<i32, BrokerError> {
+        let c: rdkafka::consumer::BaseConsumer = config.create().map_err(|e| BrokerError::kafka("metadata client", e))?;
+        let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&topic), Duration::from_secs(10)).map_err(|e| BrokerError::kafka("metadata", e))?;
+        md.topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .and_then(|t| t.partitions().iter().find(|p| p.id() == 0))
+            .map(|p| p.leader())
+            .filter(|l| *l >= 0)
+            .ok_or_else(|| BrokerError::Config(format!("no leader for {topic}/0")))
+    })
+    .await
+    .expect("metadata task panicked")
+}
+
+/// Time to connect to the first bootstrap broker and get metadata.
+async fn first_broker_rtt(broker: &dyn Broker) -> Duration {
+    let first = broker.bootstrap_servers().split(',').next().unwrap_or_default().to_string();
+    let mut config = broker.client_config();
+    config.set("bootstrap.servers", &first);
+    let start = Instant::now();
+    let _ = admin::wait_for_brokers(&config, 1, Duration::from_secs(10)).await;
+    start.elapsed()
+}

@@ -1,0 +1,166 @@
+//! The two clients of a fault run: a producer sending steady traffic (and
+//! crashing on request), and a consumer reading it (and crashing on request).
+//! Both write only to the run's [`Ledger`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::ledger::{lock, record, Ledger};
+use super::run::RunOptions;
+use crate::broker::Broker;
+use crate::pipeline::consumer::{ConsumerSettings, DashConsumer};
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::producer::{DashProducer, ProducerSettings};
+use crate::pipeline::traffic::{Sent, Traffic};
+use crate::pipeline::PipelineError;
+use crate::sample;
+
+/// What the producer and consumer tasks of one run share.
+#[derive(Clone)]
+pub(super) struct Shared {
+    pub broker: Arc<dyn Broker>,
+    pub topic: String,
+    pub metrics: Metrics,
+    pub ledger: Arc<Mutex<Ledger>>,
+}
+
+/// A crash request for one of the clients.
+pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
+
+/// Steady traffic from `t0` to `until`; a crash request is carried out once the
+/// current session has acknowledged sends, right after a send was handed to the
+/// client, so a crash always cuts a send short and always leaves two sessions.
+pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: CrashRequests, t0: Instant, until: Instant) -> Result<(), PipelineError> {
+    let Shared { broker, topic, metrics, ledger } = shared;
+    let mut client = broker.client_config();
+    for (k, v) in &opts.producer_overrides {
+        client.set(k, v);
+    }
+    let new_producer = |n: usize| -> Result<Arc<DashProducer>, PipelineError> {
+        let mut s = ProducerSettings::new(&topic);
+        s.producer_id = format!("fault-run-{n}");
+        s.delivery_timeout = Duration::from_secs(120);
+        DashProducer::new(&client, s, metrics.clone()).map(Arc::new)
+    };
+    let mut incarnation = 1;
+    let mut producer = new_producer(incarnation)?;
+    let mut traffic = Traffic::starting_at(t0, opts.rate.max(1.0), usize::MAX);
+    let mut done = |sent: Sent| lock(&ledger).sent(sent);
+    let mut crash_pending = false;
+    // A crash waits for a session with acknowledged sends; it never waits past this.
+    let crash_deadline = until + Duration::from_secs(30);
+    while Instant::now() < until || (crash_pending && Instant::now() < crash_deadline) {
+        crash_pending |= crashes.try_recv().is_ok();
+        let intended = traffic.next_slot(&mut done).await;
+        let i = traffic.handed_over() + 1;
+        let payload = sample::chunk(sample::header("", "", i, 0), opts.size).payload.expect("a chunk has a payload");
+        traffic.send(&producer, producer.stamp(payload, "fault-run", &format!("thread-{}", i % 7)), intended);
+        let acked_in_session = lock(&ledger).acked_in(producer.session());
+        if crash_pending && acked_in_session > 0 {
+            crash_pending = false;
+            tokio::task::yield_now().await; // let the last send reach the client
+            let crashed_at = Instant::now();
+            let cut_short = traffic.abandon(&mut done).await;
+            incarnation += 1;
+            let dead = std::mem::replace(&mut producer, new_producer(incarnation)?);
+            DashProducer::close_shared(dead).await;
+            let what = format!(
+                "producer-crash: producer crashed with {cut_short} sends in flight after {acked_in_session} acknowledged, and restarted as a new session"
+            );
+            lock(&ledger).crashes.push((crashed_at, what));
+        }
+    }
+    if crash_pending {
+        lock(&ledger).errors.push("producer-crash: no send of the session was acknowledged before the end of the run, so it never crashed".into());
+    }
+    traffic.drain(&mut done).await;
+    let _ = producer.flush(Duration::from_secs(30)).await;
+    DashProducer::close_shared(producer).await;
+    // Sends cut short by a crash were never answered: count them as unacknowledged.
+    let l = &mut *lock(&ledger);
+    let answered = l.acked_total() + l.unacked;
+    l.unacked += traffic.handed_over().saturating_sub(answered);
+    Ok(())
+}
+
+/// Reads the run's topic with manual commits every 100 records, so a crash
+/// re-delivers what was not committed. Says `ready` once it holds its
+/// partitions; after `stop` it reads on until the end of the log. Returns the
+/// lag per partition at the end.
+pub(super) async fn consume(
+    shared: Shared,
+    group: String,
+    mut crashes: CrashRequests,
+    stop: watch::Receiver<bool>,
+    ready: oneshot::Sender<()>,
+) -> Result<BTreeMap<i32, i64>, PipelineError> {
+    let Shared { broker, topic, metrics, ledger } = shared;
+    let new_consumer = || -> Result<DashConsumer, PipelineError> {
+        let mut s = ConsumerSettings::new(&topic, &group);
+        s.auto_commit = false;
+        s.grace = Duration::from_secs(600);
+        DashConsumer::new(&broker.client_config(), s, metrics.clone())
+    };
+    let mut consumer = new_consumer()?;
+    let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
+    let _ = ready.send(());
+    let mut since_commit = record(&ledger, early);
+    let mut crash_pending = false;
+    let mut stopped_at: Option<Instant> = None;
+    loop {
+        crash_pending |= crashes.try_recv().is_ok();
+        // Crash only with something processed and not yet committed, so the crash is a real one.
+        if crash_pending && since_commit > 0 {
+            crash_pending = false;
+            let crashed_at = Instant::now();
+            consumer.close().await; // no commit: everything since the last commit is read again
+            let what = format!("consumer-crash: consumer crashed with {since_commit} records read since its last commit; a new one took over");
+            lock(&ledger).crashes.push((crashed_at, what));
+            consumer = new_consumer()?;
+            let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
+            since_commit = record(&ledger, early);
+        }
+        if *stop.borrow() {
+            if std::mem::take(&mut crash_pending) {
+                lock(&ledger).errors.push("consumer-crash: nothing was read before the end of the run, so it never crashed".into());
+            }
+            // Caught up means at the end of the log (duplicates written during
+            // the fault included), committed: lag zero, or the deadline.
+            commit(&consumer, &ledger).await;
+            if consumer.update_lag().await.is_ok_and(|lag| lag.values().all(|l| *l == 0)) || stop_deadline(&mut stopped_at) {
+                break;
+            }
+        }
+        if let Some(event) = consumer.next(Duration::from_millis(100)).await? {
+            since_commit += record(&ledger, vec![event]);
+            if since_commit >= 100 {
+                since_commit = 0;
+                commit(&consumer, &ledger).await;
+            }
+        }
+    }
+    let report = consumer.finish().await?;
+    lock(&ledger).negative += report.negative_latency;
+    Ok(report.lag)
+}
+
+/// Commits what was processed. A commit that fails during a fault is not the
+/// end of the consumer: it is counted, and the next commit covers the same
+/// records (whatever is read again shows as duplicates, never as loss).
+async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
+    if let Err(e) = consumer.commit().await {
+        let mut l = lock(ledger);
+        l.commit_failures += 1;
+        if l.commit_failures == 1 {
+            tracing::warn!("fault run: a commit failed, the next one retries it: {e}");
+        }
+    }
+}
+
+/// After the stop request the consumer gets 30 s to reach the end of the log.
+fn stop_deadline(stopped_at: &mut Option<Instant>) -> bool {
+    stopped_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(30)
+}

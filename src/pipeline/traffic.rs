@@ -1,0 +1,135 @@
+//! The one traffic generator: paced sends through a [`DashProducer`], each
+//! handed to librdkafka at once (in a task of its own, so it does not wait for
+//! this loop to be polled), with a cap on sends in flight.
+//!
+//! Every send records when the schedule wanted it sent (`intended`) and when it
+//! really was (`handed_over`), as the OpenMessaging Benchmark does: a producer
+//! that falls behind its rate shows as publish delay instead of hiding it
+//! (coordinated omission). `produce`, `verify`, fault runs and the conformance
+//! suite all send through this.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::task::JoinHandle;
+
+use super::producer::{Ack, DashProducer, SendError};
+use crate::proto::Envelope;
+
+/// One finished send.
+#[derive(Debug)]
+pub struct Sent {
+    pub sequence: u64,
+    /// The producer session the envelope was stamped with.
+    pub session: String,
+    /// When the schedule wanted it sent.
+    pub intended: Instant,
+    /// When it was handed to the client.
+    pub handed_over: Instant,
+    /// When the broker answered (or the send failed).
+    pub answered: Instant,
+    pub result: Result<Ack, SendError>,
+}
+
+impl Sent {
+    /// How late the send was handed over against its schedule.
+    pub fn publish_delay(&self) -> Duration {
+        self.handed_over.saturating_duration_since(self.intended)
+    }
+}
+
+/// Paces and tracks sends. Slot `i` is due at `start + i / rate`.
+pub struct Traffic {
+    start: Instant,
+    rate: f64,
+    max_in_flight: usize,
+    slots: u64,
+    handed_over: u64,
+    in_flight: FuturesUnordered<JoinHandle<Sent>>,
+}
+
+impl Traffic {
+    /// `rate` in messages per second (0: as fast as the in-flight cap allows);
+    /// `max_in_flight` sends at once (at least 1).
+    pub fn new(rate: f64, max_in_flight: usize) -> Self {
+        Self::starting_at(Instant::now(), rate, max_in_flight)
+    }
+
+    /// As [`Traffic::new`], with slot 0 due at `start`.
+    pub fn starting_at(start: Instant, rate: f64, max_in_flight: usize) -> Self {
+        Self { start, rate, max_in_flight: max_in_flight.max(1), slots: 0, handed_over: 0, in_flight: FuturesUnordered::new() }
+    }
+
+    /// Sends handed to the client so far.
+    pub fn handed_over(&self) -> u64 {
+        self.handed_over
+    }
+
+    /// Sends not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Waits until the next slot is due and there is room in flight, handing
+    /// every send that finishes meanwhile to `done`. Returns the slot's
+    /// intended send time.
+    pub async fn next_slot(&mut self, done: &mut impl FnMut(Sent)) -> Instant {
+        let intended = if self.rate > 0.0 { self.start + Duration::from_secs_f64(self.slots as f64 / self.rate) } else { Instant::now() };
+        self.slots += 1;
+        let due = tokio::time::sleep_until(intended.into());
+        tokio::pin!(due);
+        loop {
+            let room = self.in_flight.len() < self.max_in_flight;
+            tokio::select! {
+                biased;
+                Some(finished) = self.in_flight.next(), if !self.in_flight.is_empty() => done(joined(finished)),
+                _ = &mut due, if room => return intended,
+            }
+        }
+    }
+
+    /// Hands `envelope` to the client now, in a task of its own.
+    pub fn send(&mut self, producer: &Arc<DashProducer>, envelope: Envelope, intended: Instant) {
+        let producer = producer.clone();
+        let handed_over = Instant::now();
+        self.handed_over += 1;
+        self.in_flight.push(tokio::spawn(async move {
+            let result = producer.send(&envelope).await;
+            let header = envelope.header.unwrap_or_default();
+            Sent { sequence: header.sequence, session: header.producer_session, intended, handed_over, answered: Instant::now(), result }
+        }));
+    }
+
+    /// Waits for every send in flight.
+    pub async fn drain(&mut self, done: &mut impl FnMut(Sent)) {
+        while let Some(finished) = self.in_flight.next().await {
+            done(joined(finished));
+        }
+    }
+
+    /// Cancels every send in flight, as when the process dies: they never get an
+    /// answer. Sends that finished before they could be cancelled still go to
+    /// `done`. Returns how many were cut short.
+    pub async fn abandon(&mut self, done: &mut impl FnMut(Sent)) -> usize {
+        for task in self.in_flight.iter() {
+            task.abort();
+        }
+        let mut cut_short = 0;
+        while let Some(finished) = self.in_flight.next().await {
+            match finished {
+                Ok(sent) => done(sent),
+                Err(e) if e.is_cancelled() => cut_short += 1,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        cut_short
+    }
+}
+
+fn joined(r: Result<Sent, tokio::task::JoinError>) -> Sent {
+    match r {
+        Ok(sent) => sent,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
