@@ -1,6 +1,7 @@
 //! `cargo test --test conformance`: the Gherkin suite on both backends (the
 //! embedded mock cluster and a real Kafka container), then the bug replicas,
-//! each of which must turn its scenario red.
+//! each of which must turn the scenario it names red, at the step it names,
+//! with the error it names.
 //!
 //! Which backends: `DASHSTREAM_TEST_BROKER` (a comma-separated list, default
 //! `mock,container`); an existing cluster with `DASHSTREAM_TEST_BOOTSTRAP` (and
@@ -18,6 +19,8 @@ use std::sync::Arc;
 
 use dashstream::broker::{factory, BrokerArgs, BrokerKind};
 use dashstream::conformance::reference::Reference;
+use dashstream::faults::inject::Direct;
+use dashstream::conformance::outcomes;
 use dashstream::conformance::suite::{self, SuiteOptions, SuiteResult};
 
 fn crate_dir() -> PathBuf {
@@ -62,9 +65,11 @@ fn options() -> Result<SuiteOptions, String> {
         backends: backends.collect::<Result<_, _>>().map_err(|e| e.to_string())?,
         connection: env.connection,
         tags: std::env::var("DASHSTREAM_TAGS").ok(),
+        scenarios: None,
         report_dir: report_dir(),
         features: crate_dir().join("features"),
         pipeline: Arc::new(Reference),
+        injector: Arc::new(Direct),
         scan_roots: scan_roots(),
         concurrency: 8,
         label: "reference".into(),
@@ -96,7 +101,7 @@ async fn main_async() -> ExitCode {
     };
     let result = suite::run(&opts).await;
     print_result(&result);
-    let (caught, missed) = if std::env::var_os("DASHSTREAM_SKIP_REPLICAS").is_none() { run_replicas().await } else { (0, 0) };
+    let (caught, missed) = run_replicas().await;
     let passed: usize = result.backends.iter().map(|b| b.passed).sum::<usize>() + caught;
     let failed: usize = result.backends.iter().map(|b| b.failed + b.skipped + usize::from(b.error.is_some())).sum::<usize>() + missed;
     println!("\nconformance: {passed} passed, {failed} failed");
@@ -107,36 +112,59 @@ async fn main_async() -> ExitCode {
     }
 }
 
-/// Runs each replica's feature on the mock with the replica as the pipeline;
-/// returns (caught, not caught).
+/// Runs each replica's feature with the replica as the pipeline, then checks
+/// in the run's Cucumber JSON that every declared catch happened: the named
+/// scenario failed at the named step with the named error. Returns (catches
+/// that happened, catches that did not).
 async fn run_replicas() -> (usize, usize) {
-    println!("\nbug replicas (each must fail its scenario):");
+    println!("\nbug replicas (each must fail where it says, for the reason it says):");
     let (mut caught, mut missed) = (0, 0);
-    for r in replicas::all(&report_dir().join("replicas")) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::copy(crate_dir().join("features").join(r.feature), dir.path().join(r.feature)).expect("copy feature");
+    let dir = report_dir().join("replicas");
+    for r in replicas::all(&dir) {
+        let features = tempfile::tempdir().expect("tempdir");
+        std::fs::copy(crate_dir().join("features").join(r.feature), features.path().join(r.feature)).expect("copy feature");
         let ropts = SuiteOptions {
-            backends: vec![BrokerKind::Mock],
+            backends: vec![r.backend],
             connection: Default::default(),
             tags: None,
-            report_dir: report_dir().join("replicas"),
-            features: dir.path().to_path_buf(),
+            scenarios: Some(r.catches.iter().map(|c| c.scenario.to_string()).collect()),
+            report_dir: dir.clone(),
+            features: features.path().to_path_buf(),
             pipeline: r.pipeline.clone(),
+            injector: r.injector.clone(),
             scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
             concurrency: 8,
             label: r.name.into(),
         };
         let res = suite::run(&ropts).await;
-        let failed: Vec<_> = res.records.iter().filter(|x| x.status == "failed").collect();
-        if res.backends.iter().any(|b| b.error.is_some()) || failed.is_empty() {
-            missed += 1;
-            println!("  DEFECT: {} ({}): {} did not fail", r.name, r.bug, r.feature);
-        } else {
-            caught += 1;
-            let why = failed[0].error.clone().unwrap_or_default();
-            let first_line = why.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string();
-            println!("  caught {}: \"{}\" failed: {first_line}", r.name, failed[0].scenario);
+        let failed = match (res.backends.iter().find_map(|b| b.error.clone()), outcomes::failed_steps(&dir.join(format!("cucumber-{}-{}.json", r.name, r.backend)))) {
+            (None, Ok(failed)) => failed,
+            (Some(e), _) | (None, Err(e)) => {
+                println!("  DEFECT: {} ({}): the run did not happen: {e}", r.name, r.bug);
+                missed += r.catches.len();
+                continue;
+            }
+        };
+        for c in &r.catches {
+            let place = format!("\"{}\"{} at \"{}\"", c.scenario, c.example.map(|x| format!(" ({x})")).unwrap_or_default(), c.step);
+            match failed.iter().find(|f| c.matches(f)) {
+                Some(f) => {
+                    caught += 1;
+                    println!("  caught {}: {place}: {}", r.name, first_line(&f.error));
+                }
+                None => {
+                    missed += 1;
+                    let instead: Vec<String> = failed.iter().map(|f| format!("\"{}\" at \"{}\": {}", f.scenario, f.step, first_line(&f.error))).collect();
+                    let why = if instead.is_empty() { "nothing failed".to_string() } else { format!("caught for the wrong reason: {}", instead.join("; ")) };
+                    println!("  DEFECT: {} ({}): must fail {place} with \"{}\"; {why}", r.name, r.bug, c.error);
+                }
+            }
         }
     }
     (caught, missed)
+}
+
+/// The first line of an error that says something (cucumber prefixes "Matched: <step location>").
+fn first_line(error: &str) -> String {
+    error.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("Matched:")).unwrap_or_default().to_string()
 }

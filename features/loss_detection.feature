@@ -30,3 +30,9 @@ Feature: Lost and duplicated messages are detected, exactly
     And the consumer has caught up
     Then the metrics page shows 2 lost messages
     And the metrics page shows 98 received messages
+
+  Scenario: The last messages of a session are lost
+    When a producer sends 100 messages but messages 91 to 100 are removed on the way
+    And the consumer has caught up
+    Then 10 messages are reported lost
+    And the lost messages are exactly "91-100"

@@ -1,10 +1,16 @@
-//! The five bugs the original pipeline shipped with, kept alive as deliberately
+//! The bugs the original pipeline shipped with, kept alive as deliberately
 //! broken pipelines. Test-only: compiled into the `conformance` test runner,
-//! never into the library or the binary. The runner proves that each one turns
-//! its scenario red; a scenario that cannot fail is a defect.
+//! never into the library or the binary. Each replica names the scenario, the
+//! step and the error it must be caught by; the runner checks exactly that,
+//! so a replica caught by a Given that broke, a timeout or another step counts
+//! as not caught. The list can grow; there is no way to skip it.
 
+mod clamping_latency;
+mod counting_consumer;
 mod dropping_consumer;
+mod fire_and_forget;
 mod guessing_consumer;
+mod idle_injector;
 mod noop_compression;
 mod plain_consumer;
 mod skew_blind_latency;
@@ -12,17 +18,47 @@ mod skew_blind_latency;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dashstream::broker::BrokerKind;
+use dashstream::conformance::outcomes::FailedStep;
 use dashstream::conformance::pipeline::Pipeline;
 use dashstream::conformance::reference::Reference;
+use dashstream::faults::inject::{Direct, Injector};
 
-/// A broken variant and the feature that must catch it.
+/// Where and why a replica must fail.
+#[derive(Debug, Clone)]
+pub struct Catch {
+    pub scenario: &'static str,
+    /// For a Scenario Outline: text that one of the example's steps contains (e.g. "+5 ms").
+    pub example: Option<&'static str>,
+    /// The step that must fail, without its keyword.
+    pub step: &'static str,
+    /// Text the step's error must contain.
+    pub error: &'static str,
+}
+
+impl Catch {
+    /// Whether `failed` is this catch.
+    pub fn matches(&self, failed: &FailedStep) -> bool {
+        failed.scenario == self.scenario
+            && self.example.is_none_or(|x| failed.steps.iter().any(|s| s.contains(x)))
+            && failed.step == self.step
+            && failed.error.contains(self.error)
+    }
+}
+
+/// A broken variant and where it must be caught.
 pub struct Replica {
     pub name: &'static str,
     pub bug: &'static str,
     pub feature: &'static str,
+    pub backend: BrokerKind,
     pub pipeline: Arc<dyn Pipeline>,
+    /// Who performs the fault scenarios' broker actions.
+    pub injector: Arc<dyn Injector>,
     /// Where the hygiene scenarios look (the ignored-test replica points them at itself).
     pub scan_roots: Option<Vec<PathBuf>>,
+    /// Every one of these must happen.
+    pub catches: Vec<Catch>,
 }
 
 /// Writes, under `dir`, the kind of test file the original suite had: a Kafka
@@ -48,43 +84,102 @@ fn codec_round_trip() {}
     root
 }
 
+impl Replica {
+    fn with_injector(self, injector: Arc<dyn Injector>) -> Self {
+        Self { injector, ..self }
+    }
+}
+
+fn catch(scenario: &'static str, step: &'static str, error: &'static str) -> Catch {
+    Catch { scenario, example: None, step, error }
+}
+
+fn on_mock(name: &'static str, bug: &'static str, feature: &'static str, pipeline: Arc<dyn Pipeline>, catches: Vec<Catch>) -> Replica {
+    Replica { name, bug, feature, backend: BrokerKind::Mock, pipeline, injector: Arc::new(Direct), scan_roots: None, catches }
+}
+
+const CLOCK_OUTLINE: &str = "A producer clock that is off never gives a negative latency";
+
 /// Every replica; `scratch` is where generated replica sources go.
 pub fn all(scratch: &Path) -> Vec<Replica> {
+    let clock = |example, error| Catch { scenario: CLOCK_OUTLINE, example: Some(example), step: "no latency is negative", error };
     vec![
+        on_mock(
+            "guessing-consumer",
+            "the consumer always tries zstd first and falls back, with a warning per message",
+            "decompression.feature",
+            Arc::new(guessing_consumer::GuessingConsumer),
+            vec![catch("Compressed, plain and legacy messages all decode, with no warnings", "every message is decoded", "decoded 200 of 600")],
+        ),
+        on_mock(
+            "skew-blind-latency",
+            "latency computed from the producer's and consumer's clocks as if they agreed",
+            "latency.feature",
+            Arc::new(skew_blind_latency::SkewBlindLatency),
+            vec![clock("+5 s", "negative latencies")],
+        ),
+        on_mock(
+            "clamping-latency",
+            "a negative latency clamped to zero instead of counted as clock skew",
+            "latency.feature",
+            Arc::new(clamping_latency::ClampingLatency),
+            vec![clock("+5 ms", "exactly 0 ms"), clock("+5 s", "exactly 0 ms")],
+        ),
         Replica {
-            name: "guessing-consumer",
-            bug: "the consumer always tries zstd first and falls back, with a warning per message",
-            feature: "decompression.feature",
-            pipeline: Arc::new(guessing_consumer::GuessingConsumer),
-            scan_roots: None,
-        },
-        Replica {
-            name: "skew-blind-latency",
-            bug: "latency computed from the producer's and consumer's clocks as if they agreed",
-            feature: "latency.feature",
-            pipeline: Arc::new(skew_blind_latency::SkewBlindLatency),
-            scan_roots: None,
-        },
-        Replica {
-            name: "ignored-test",
-            bug: "a Kafka test switched off with the ignore attribute",
-            feature: "test_hygiene.feature",
-            pipeline: Arc::new(Reference),
             scan_roots: Some(vec![ignored_test_tree(scratch)]),
+            ..on_mock(
+                "ignored-test",
+                "a Kafka test switched off with the ignore attribute",
+                "test_hygiene.feature",
+                Arc::new(Reference),
+                vec![catch("No test in the crate is marked ignored", "no test is marked ignored", "ignored tests: ")],
+            )
         },
+        on_mock(
+            "counting-consumer",
+            "the consumer counts messages and tracks no sequence numbers, so loss goes unseen",
+            "loss_detection.feature",
+            Arc::new(counting_consumer::CountingConsumer),
+            vec![
+                catch("Messages removed on purpose are reported lost with their exact numbers", "11 messages are reported lost", "0 reported lost"),
+                catch("The last messages of a session are lost", "10 messages are reported lost", "0 reported lost"),
+            ],
+        ),
+        on_mock(
+            "dropping-consumer",
+            "the consumer drops undecodable messages without counting them",
+            "dead_letters.feature",
+            Arc::new(dropping_consumer::DroppingConsumer),
+            vec![catch(
+                "Poison records land in the dead-letter topic with their origin",
+                "3 records are in the dead-letter topic, unchanged, with their original topic, partition, offset and error",
+                "dead-lettered 0 records",
+            )],
+        ),
+        on_mock(
+            "idle-injector",
+            "a fault injector that does nothing and says it worked",
+            "faults.feature",
+            Arc::new(Reference),
+            vec![catch("A broker goes down and comes back", "the fault really happened", "had no effect")],
+        )
+        .with_injector(Arc::new(idle_injector::IdleInjector)),
         Replica {
-            name: "dropping-consumer",
-            bug: "the consumer drops undecodable messages without counting them",
-            feature: "dead_letters.feature",
-            pipeline: Arc::new(dropping_consumer::DroppingConsumer),
-            scan_roots: None,
+            backend: BrokerKind::Container,
+            ..on_mock(
+                "fire-and-forget",
+                "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
+                "faults.feature",
+                Arc::new(fire_and_forget::FireAndForget),
+                vec![catch("A broker is cut off the network and reconnected", "no acknowledged message is lost", "without the broker confirming them")],
+            )
         },
-        Replica {
-            name: "noop-compression",
-            bug: "the producer's compression flag does nothing",
-            feature: "compression.feature",
-            pipeline: Arc::new(noop_compression::NoopCompression),
-            scan_roots: None,
-        },
+        on_mock(
+            "noop-compression",
+            "the producer's compression flag does nothing",
+            "compression.feature",
+            Arc::new(noop_compression::NoopCompression),
+            vec![catch("Large messages travel compressed and smaller", "every message travelled compressed", "0 of 300 planned messages were compressed")],
+        ),
     ]
 }

@@ -33,8 +33,8 @@ pub async fn spawn(broker: Arc<dyn Broker>, topic: &str, group: &str, mut handle
                 out.report.received += 1;
                 handle(m.payload().unwrap_or_default(), &mut out);
             }
-            if let Some((expected, idle)) = target(&mut rx)? {
-                if out.report.received >= expected || last.elapsed() >= idle {
+            if let Some(expect) = target(&mut rx)? {
+                if out.report.received >= expect.records || last.elapsed() >= expect.idle {
                     return Ok(out);
                 }
             }

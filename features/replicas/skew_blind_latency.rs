@@ -30,12 +30,8 @@ impl Pipeline for SkewBlindLatency {
                 count(&mut out.report.decoded_by_format, d.format.as_str());
                 let created = d.message.header.map(|h| h.created_at_us).unwrap_or(0);
                 samples.push(WallClock::default().now_us() - created);
-                let negative = samples.iter().filter(|s| **s < 0).count() as u64;
-                out.report.negative_latency = negative;
-                let mut pos: Vec<u64> = samples.iter().map(|s| s.unsigned_abs()).collect();
-                let mut p = percentiles_of(&mut pos);
-                p.min = *samples.iter().min().unwrap_or(&0) as f64 / 1000.0;
-                out.report.latency_ms = p;
+                out.report.negative_latency = samples.iter().filter(|s| **s < 0).count() as u64;
+                out.report.latency_ms = percentiles_of(&mut samples.clone());
             }
         }))
         .await

@@ -239,6 +239,18 @@ impl Broker for ContainerBroker {
         self.nodes.iter().map(|n| n.id).collect()
     }
 
+    fn broker_address(&self, id: i32) -> Option<String> {
+        self.node(id).ok().map(|n| format!("127.0.0.1:{}", n.host_port))
+    }
+
+    async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {
+        self.exit_report_of(self.node(id)?).await.map(Some)
+    }
+
+    async fn packet_loss_rule(&self, id: i32) -> Result<Option<u64>, BrokerError> {
+        self.packet_loss_rule_of(self.node(id)?).await
+    }
+
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
         admin::create_topic(&self.client_config(), topic, partitions, self.replication_factor(), READY_DEADLINE).await
     }

@@ -4,14 +4,16 @@
 use std::time::{Duration, Instant};
 
 use testcontainers::bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
-use testcontainers::bollard::query_parameters::{KillContainerOptions, StopContainerOptions};
+use testcontainers::bollard::query_parameters::{KillContainerOptions, LogsOptions, StopContainerOptions};
 
 use super::container::{docker_err, ContainerBroker, Node};
 use super::ports::KAFKA_PORT;
-use super::{admin, BrokerAction, BrokerError};
+use super::{admin, BrokerAction, BrokerError, ExitReport};
 
 /// How long `docker pause` is retried while the cgroup freezer refuses.
 const PAUSE_DEADLINE: Duration = Duration::from_secs(20);
+/// What a Kafka broker logs when its shutdown has completed.
+const SHUTDOWN_LINE: &str = "shut down completed";
 /// How long a broker gets to shut down cleanly after SIGTERM.
 const CLEAN_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -89,6 +91,27 @@ impl ContainerBroker {
             return Err(BrokerError::NoEffect { fault: fault.to_string(), why: format!("rule not installed: {rules}") });
         }
         Ok(())
+    }
+
+    /// The exit code Docker recorded and whether the broker logged the end of its shutdown.
+    pub(super) async fn exit_report_of(&self, node: &Node) -> Result<ExitReport, BrokerError> {
+        use futures::StreamExt;
+        let info = self.docker.inspect_container(&node.container_id, None).await.map_err(docker_err)?;
+        let exit_code = info.state.and_then(|s| s.exit_code).unwrap_or(-1);
+        let opts = LogsOptions { stdout: true, stderr: true, tail: "300".into(), ..Default::default() };
+        let mut logs = self.docker.logs(&node.container_id, Some(opts));
+        let mut shutdown_logged = false;
+        while let Some(chunk) = logs.next().await {
+            shutdown_logged |= chunk.map_err(docker_err)?.to_string().contains(SHUTDOWN_LINE);
+        }
+        Ok(ExitReport { exit_code, shutdown_logged })
+    }
+
+    /// The packet-loss rule on the broker's client port and its dropped-packet counter.
+    pub(super) async fn packet_loss_rule_of(&self, node: &Node) -> Result<Option<u64>, BrokerError> {
+        let (_, table) = self.exec_root(node, ["iptables", "-L", "INPUT", "-v", "-x", "-n"].iter().map(|s| s.to_string()).collect()).await?;
+        let port = format!("dpt:{KAFKA_PORT}");
+        Ok(table.lines().find(|l| l.contains("DROP") && l.contains(&port)).and_then(|l| l.split_whitespace().next()?.parse().ok()))
     }
 
     async fn state(&self, node: &Node) -> Result<(bool, bool), BrokerError> {

@@ -61,6 +61,10 @@ impl Broker for ExternalBroker {
         Vec::new()
     }
 
+    fn broker_address(&self, _id: i32) -> Option<String> {
+        None
+    }
+
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
         admin::create_topic(&self.client_config(), topic, partitions, self.replication, Duration::from_secs(60)).await
     }

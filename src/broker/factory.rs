@@ -59,16 +59,22 @@ impl BrokerArgs {
     /// (else `default`), `DASHSTREAM_TEST_BOOTSTRAP=host:port` (implies external
     /// unless a broker is named) and `DASHSTREAM_TEST_SETTINGS=k=v,k=v`.
     pub fn from_env(default: BrokerKind) -> Result<Self, BrokerError> {
-        let bootstrap = std::env::var(ENV_BOOTSTRAP).ok().filter(|b| !b.is_empty());
-        let broker = match std::env::var(ENV_BROKER).ok().filter(|b| !b.is_empty()) {
+        Self::from_vars(|name| std::env::var(name).ok(), default)
+    }
+
+    /// [`BrokerArgs::from_env`] over any source of variables.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, default: BrokerKind) -> Result<Self, BrokerError> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let bootstrap = set(ENV_BOOTSTRAP);
+        let broker = match set(ENV_BROKER) {
             Some(name) => parse_kind(&name)?,
             None if bootstrap.is_some() => BrokerKind::External,
             None => default,
         };
-        let settings = match std::env::var(ENV_SETTINGS) {
-            Ok(list) => list.split(',').filter(|s| !s.trim().is_empty()).map(|s| parse_setting(s).map_err(BrokerError::Config)).collect::<Result<_, _>>()?,
-            Err(_) => Vec::new(),
-        };
+        let settings = set(ENV_SETTINGS)
+            .map(|list| list.split(',').filter(|s| !s.trim().is_empty()).map(|s| parse_setting(s).map_err(BrokerError::Config)).collect::<Result<Vec<_>, _>>())
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self { broker, connection: ConnectionArgs { bootstrap, settings, ..ConnectionArgs::default() } })
     }
 
@@ -175,10 +181,51 @@ impl Broker for Configured {
     fn broker_ids(&self) -> Vec<i32> {
         self.inner.broker_ids()
     }
+    fn broker_address(&self, id: i32) -> Option<String> {
+        self.inner.broker_address(id)
+    }
+    async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {
+        self.inner.exit_report(id).await
+    }
+    async fn packet_loss_rule(&self, id: i32) -> Result<Option<u64>, BrokerError> {
+        self.inner.packet_loss_rule(id).await
+    }
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
         self.inner.create_topic(topic, partitions).await
     }
     async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError> {
         self.inner.apply(action).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(vars: &[(&str, &str)], default: BrokerKind) -> Result<BrokerArgs, BrokerError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        BrokerArgs::from_vars(|name| vars.get(name).cloned(), default)
+    }
+
+    #[test]
+    fn the_test_environment_names_the_broker() {
+        assert_eq!(from(&[], BrokerKind::Container).unwrap().broker, BrokerKind::Container);
+        assert_eq!(from(&[(ENV_BROKER, "mock")], BrokerKind::Container).unwrap().broker, BrokerKind::Mock);
+        let external = from(&[(ENV_BOOTSTRAP, "k1:9092"), (ENV_SETTINGS, "security.protocol=SSL, acks=all")], BrokerKind::Mock).unwrap();
+        assert_eq!(external.broker, BrokerKind::External);
+        assert_eq!(external.connection.bootstrap.as_deref(), Some("k1:9092"));
+        assert_eq!(external.connection.settings, vec![("security.protocol".into(), "SSL".into()), ("acks".into(), "all".into())]);
+        assert!(from(&[(ENV_BROKER, "kafka")], BrokerKind::Mock).is_err());
+        assert!(from(&[(ENV_SETTINGS, "novalue")], BrokerKind::Mock).is_err());
+    }
+
+    #[test]
+    fn durations_read_as_humantime_or_bare_seconds() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert!(parse_duration("soon").is_err());
     }
 }

@@ -81,6 +81,11 @@ impl Broker for MockBroker {
         (1..=self.brokers).collect()
     }
 
+    /// The mock lists its brokers' listeners in id order.
+    fn broker_address(&self, id: i32) -> Option<String> {
+        usize::try_from(id - 1).ok().and_then(|i| self.bootstrap.split(',').nth(i)).map(str::to_string)
+    }
+
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
         self.with(|c| c.create_topic(topic, partitions, self.replication_factor()))
             .map_err(|e| BrokerError::kafka(format!("creating mock topic {topic}"), e))?;

@@ -87,11 +87,33 @@ pub trait Broker: Send + Sync {
     fn replication_factor(&self) -> i32;
     /// Ids of the brokers, for actions that target one.
     fn broker_ids(&self) -> Vec<i32>;
+    /// `host:port` of one broker alone, for checks from outside that it
+    /// answers (or not); `None` when this backend cannot tell.
+    fn broker_address(&self, id: i32) -> Option<String>;
+    /// How a stopped broker exited, as seen from outside (exit code and
+    /// whether its log says it shut down cleanly); `None` when this backend
+    /// cannot tell.
+    async fn exit_report(&self, _id: i32) -> Result<Option<ExitReport>, BrokerError> {
+        Ok(None)
+    }
+    /// The packet-loss rule on a broker and how many packets it has dropped
+    /// (`None`: no rule); `Ok(None)` too for backends without such rules.
+    async fn packet_loss_rule(&self, _id: i32) -> Result<Option<u64>, BrokerError> {
+        Ok(None)
+    }
     /// Creates a topic and waits until every partition has a leader.
     async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError>;
     /// Performs an action and returns once it has taken effect (checked, not
     /// assumed). A backend that cannot perform it returns [`BrokerError::Unsupported`].
     async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError>;
+}
+
+/// How a broker process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitReport {
+    pub exit_code: i64,
+    /// The broker logged that its shutdown completed.
+    pub shutdown_logged: bool,
 }
 
 /// How long a broker may take to answer after start or restart.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use dashstream::broker::{factory, Broker, BrokerKind, ConnectionArgs};
 use dashstream::conformance::evidence::{self, Evidence, ScenarioRecord};
+use dashstream::faults::inject::Direct;
 use dashstream::faults::{self, schedule, Fault, RunOptions, Scheduled, Verdict};
 
 #[derive(Debug, Args)]
@@ -67,6 +68,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         schedule: plan.clone(),
         drain_timeout: Duration::from_secs(120),
         producer_overrides: Default::default(),
+        injector: Arc::new(Direct),
     };
     let verdict = faults::run(broker.clone(), &opts, &|line| eprintln!("{line}")).await?;
     write_reports(&args, kind, seed, &plan, &lines, &verdict)?;

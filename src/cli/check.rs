@@ -9,6 +9,7 @@ use clap::Args;
 use dashstream::broker::{factory, BrokerKind, ConnectionArgs};
 use dashstream::conformance::reference::Reference;
 use dashstream::conformance::suite::{self, SuiteOptions};
+use dashstream::faults::inject::Direct;
 
 const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -56,9 +57,11 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         backends,
         connection: args.connection.clone(),
         tags: args.tags.clone(),
+        scenarios: None,
         report_dir: args.report.clone(),
         features: args.features.clone(),
         pipeline: Arc::new(Reference),
+        injector: Arc::new(Direct),
         scan_roots: ["src", "tests", "features", "benches"].iter().map(|d| PathBuf::from(CRATE_DIR).join(d)).collect(),
         concurrency: args.concurrency.max(1),
         label: "reference".into(),

@@ -31,6 +31,16 @@ pub struct ProducePlan {
 }
 
 impl ProducePlan {
+    /// Records this plan puts on the topic: removed ones are not, twice-sent ones count twice.
+    pub fn records(&self) -> u64 {
+        self.count - self.removed.len() + self.twice.len()
+    }
+
+    /// Distinct sequences this plan puts on the topic.
+    pub fn unique(&self) -> u64 {
+        self.count - self.removed.len()
+    }
+
     pub fn new(count: u64) -> Self {
         Self {
             count,
@@ -68,23 +78,39 @@ pub struct ConsumeOutcome {
     pub decode_warnings: u64,
 }
 
+/// What the scenario planned, told to the consumer when it should finish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    /// Records on the topic.
+    pub records: u64,
+    /// Stop when nothing arrived for this long.
+    pub idle: Duration,
+    /// The last sequence each producer session sent: `(producer id, session, last)`.
+    /// A consumer that tracks sequences reports a lost tail from it.
+    pub last_sequences: Vec<(String, String, u64)>,
+}
+
 /// A consumer running in the background since the scenario started.
 #[async_trait]
 pub trait RunningConsumer: Send {
-    /// Reads until `expected` records arrived (or nothing came for `idle`), then drains and reports.
-    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome>;
+    /// Reads until the expected records arrived (or nothing came for `idle`), then drains and reports.
+    async fn finish(self: Box<Self>, expect: Expectation) -> anyhow::Result<ConsumeOutcome>;
 }
 
 /// A DashStream producer + consumer implementation under test.
 #[async_trait]
 pub trait Pipeline: Send + Sync {
     fn name(&self) -> &str;
+    /// librdkafka settings for the producer of fault runs (the reference adds none).
+    fn fault_producer_settings(&self) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
     async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, metrics: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>>;
     async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome>;
 }
 
-/// When a background consumer should stop: `(expected records, idle timeout)`.
-pub type Target = Option<(u64, Duration)>;
+/// When a background consumer should stop: nothing yet, or the expectation.
+pub type Target = Option<Expectation>;
 
 /// A consumer loop running in a task, told through a channel when to finish.
 /// The reference pipeline and the replicas share it.
@@ -110,13 +136,13 @@ pub fn target(rx: &mut watch::Receiver<Target>) -> anyhow::Result<Target> {
     if rx.has_changed().is_err() {
         anyhow::bail!("scenario ended without reading the consumer's results");
     }
-    Ok(*rx.borrow_and_update())
+    Ok(rx.borrow_and_update().clone())
 }
 
 #[async_trait]
 impl RunningConsumer for Background {
-    async fn finish(self: Box<Self>, expected: u64, idle: Duration) -> anyhow::Result<ConsumeOutcome> {
-        let _ = self.tx.send(Some((expected, idle)));
+    async fn finish(self: Box<Self>, expect: Expectation) -> anyhow::Result<ConsumeOutcome> {
+        let _ = self.tx.send(Some(expect));
         self.task.await?
     }
 }

@@ -56,8 +56,11 @@ impl Pipeline for Reference {
                 if consumer.next(Duration::from_millis(100)).await?.is_some() {
                     last = Instant::now();
                 }
-                if let Some((expected, idle)) = target(&mut rx)? {
-                    if consumer.report().received >= expected || last.elapsed() >= idle {
+                if let Some(expect) = target(&mut rx)? {
+                    if consumer.report().received >= expect.records || last.elapsed() >= expect.idle {
+                        for (producer, session, last) in &expect.last_sequences {
+                            consumer.expect_last(producer, session, *last);
+                        }
                         break;
                     }
                 }

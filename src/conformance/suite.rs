@@ -13,6 +13,7 @@ use cucumber::writer::{self, Stats as _};
 use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _};
 use crate::broker::{factory, Broker, BrokerKind, ConnectionArgs};
+use crate::faults::inject::Injector;
 
 use super::evidence::{self, ScenarioRecord};
 use super::pipeline::Pipeline;
@@ -26,9 +27,13 @@ pub struct SuiteOptions {
     pub connection: ConnectionArgs,
     /// Cucumber tag expression, e.g. `not @fault`.
     pub tags: Option<String>,
+    /// Only the scenarios with these names (all when `None`).
+    pub scenarios: Option<Vec<String>>,
     pub report_dir: PathBuf,
     pub features: PathBuf,
     pub pipeline: Arc<dyn Pipeline>,
+    /// Who performs the fault scenarios' broker actions.
+    pub injector: Arc<dyn Injector>,
     pub scan_roots: Vec<PathBuf>,
     pub concurrency: usize,
     /// Goes into report file names: `reference`, or a replica's name.
@@ -138,7 +143,13 @@ async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult
         }
     };
     result.broker = broker.describe();
-    let env = Arc::new(SuiteEnv { backend, broker: broker.clone(), pipeline: opts.pipeline.clone(), scan_roots: opts.scan_roots.clone() });
+    let env = Arc::new(SuiteEnv {
+        backend,
+        broker: broker.clone(),
+        pipeline: opts.pipeline.clone(),
+        injector: opts.injector.clone(),
+        scan_roots: opts.scan_roots.clone(),
+    });
     let records: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
     let console = SharedBuf::default();
     result.failed_run = run_cucumber(env, opts, filter, files, records.clone(), console.clone()).await;
@@ -179,6 +190,7 @@ async fn run_cucumber(
     console: SharedBuf,
 ) -> bool {
     let backend = env.backend;
+    let names = opts.scenarios.clone();
     let writer = DashWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency)
         .fail_on_skipped()
@@ -202,7 +214,7 @@ async fn run_cucumber(
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
         .filter_run(opts.features.clone(), move |feature, rule, scenario| {
             let tags: Vec<&String> = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter()).collect();
-            wanted(backend, &tags, filter.as_ref())
+            names.as_ref().is_none_or(|n| n.contains(&scenario.name)) && wanted(backend, &tags, filter.as_ref())
         })
         .await;
     writer.execution_has_failed()

@@ -9,7 +9,7 @@ use crate::conformance::fake_docker::FakeMachine;
 use crate::docker::{DockerHostError, FoundHost};
 use crate::pipeline::metrics::Metrics;
 
-use crate::conformance::pipeline::{ConsumeOutcome, Pipeline, ProduceOutcome, RunningConsumer};
+use crate::conformance::pipeline::{ConsumeOutcome, Expectation, Pipeline, ProduceOutcome, ProducePlan, RunningConsumer};
 
 /// What every scenario of one run shares: the backend, the pipeline, where to scan.
 pub struct SuiteEnv {
@@ -17,6 +17,8 @@ pub struct SuiteEnv {
     pub backend: BrokerKind,
     pub broker: Arc<dyn Broker>,
     pub pipeline: Arc<dyn Pipeline>,
+    /// Who performs the fault scenarios' broker actions.
+    pub injector: Arc<dyn crate::faults::inject::Injector>,
     /// Roots whose Rust sources the test-hygiene scenarios parse.
     pub scan_roots: Vec<PathBuf>,
 }
@@ -30,6 +32,9 @@ pub struct DashWorld {
     pub group: String,
     pub metrics: Metrics,
     pub consumer: Option<Box<dyn RunningConsumer>>,
+    /// What the scenario asked producers to send (the checks compare with this).
+    pub planned: Vec<ProducePlan>,
+    /// What the pipeline under test says it sent.
     pub produced: Vec<ProduceOutcome>,
     /// DashStream messages written by other (legacy) clients.
     pub legacy_sent: u64,
@@ -68,6 +73,7 @@ impl DashWorld {
             group: String::new(),
             metrics: Metrics::new(),
             consumer: None,
+            planned: Vec::new(),
             produced: Vec::new(),
             legacy_sent: 0,
             poison: Vec::new(),
@@ -92,9 +98,26 @@ impl DashWorld {
         self.own_broker.clone().unwrap_or_else(|| self.env().broker.clone())
     }
 
-    /// Everything sent to the topic that the consumer should see.
+    /// Everything the scenario put on the topic: planned DashStream records,
+    /// legacy ones and poison.
     pub fn expected_records(&self) -> u64 {
-        self.produced.iter().map(|p| p.sent).sum::<u64>() + self.legacy_sent + self.poison.len() as u64
+        self.planned_records() + self.legacy_sent + self.poison.len() as u64
+    }
+
+    /// DashStream records the scenario planned (from the plans, never from the pipeline).
+    pub fn planned_records(&self) -> u64 {
+        self.planned.iter().map(ProducePlan::records).sum()
+    }
+
+    /// Messages that should decode: planned records and legacy ones.
+    pub fn planned_decodable(&self) -> u64 {
+        self.planned_records() + self.legacy_sent
+    }
+
+    /// What the consumer is told when it should finish.
+    pub fn expectation(&self, idle: std::time::Duration) -> Expectation {
+        let last_sequences = self.planned.iter().zip(&self.produced).map(|(plan, out)| (out.producer_id.clone(), out.session.clone(), plan.count)).collect();
+        Expectation { records: self.expected_records(), idle, last_sequences }
     }
 
     pub fn consumed(&self) -> &ConsumeOutcome {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::pipeline::consumer::Event;
+use crate::pipeline::consumer::{ConsumeReport, Event};
 use crate::pipeline::rangeset::RangeSet;
 use crate::pipeline::traffic::Sent;
 
@@ -13,18 +13,41 @@ use crate::pipeline::traffic::Sent;
 #[derive(Default)]
 pub(super) struct Ledger {
     pub acked: BTreeMap<String, RangeSet>,
+    /// Sends reported delivered without an offset from the broker (`acks=0`):
+    /// the broker confirmed nothing, so nothing proves they were stored.
+    pub unconfirmed: u64,
     pub unacked: u64,
     pub reads: BTreeMap<String, RangeSet>,
     pub received: u64,
     pub duplicates: u64,
     pub negative: u64,
+    /// Over every consumer of the run (crashed ones too): messages decoded, and
+    /// how many gave a latency sample or a skew observation (exactly one each).
+    pub decoded: u64,
+    pub latency_samples: u64,
+    pub skewed: u64,
     pub errors: Vec<String>,
     pub commit_failures: u64,
+    /// Requests the producers retried (librdkafka statistics), over every incarnation.
+    pub producer_retries: u64,
     /// Client crashes as they really happened: (when, what happened).
     pub crashes: Vec<(Instant, String)>,
 }
 
 impl Ledger {
+    /// Adds one consumer's latency accounting.
+    pub fn consumer_report(&mut self, r: &ConsumeReport) {
+        self.negative += r.negative_latency;
+        self.decoded += r.decoded;
+        self.latency_samples += r.latency_ms.count;
+        self.skewed += r.clock_skew.count;
+    }
+
+    /// Whether every decoded message gave exactly one latency sample or skew observation.
+    pub fn latency_accounted(&self) -> bool {
+        self.latency_samples + self.skewed == self.decoded
+    }
+
     /// Acknowledged sends over all sessions.
     pub fn acked_total(&self) -> u64 {
         self.acked.values().map(|r| r.len()).sum()
@@ -39,6 +62,7 @@ impl Ledger {
     pub fn sent(&mut self, sent: Sent) {
         match sent.result {
             Ok(ack) => {
+                self.unconfirmed += u64::from(ack.offset < 0);
                 self.acked.entry(sent.session).or_default().insert(ack.sequence);
             }
             Err(e) => {

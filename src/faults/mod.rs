@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod inject;
+mod proof;
 mod ledger;
 pub mod run;
 pub mod schedule;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::catalogue::Fault;
-use super::inject::{self, Injected};
+use super::inject::{self, Injected, Injector};
 use super::ledger::{lock, Ledger};
 use super::schedule::Scheduled;
 use super::workload::{self, Shared};
@@ -19,7 +19,7 @@ use crate::pipeline::metrics::Metrics;
 use crate::pipeline::PipelineError;
 
 /// How the traffic runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub rate: f64,
     pub size: usize,
@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub drain_timeout: Duration,
     /// Extra librdkafka producer settings (e.g. acks=0 to see a losing configuration fail).
     pub producer_overrides: BTreeMap<String, String>,
+    /// Who performs the broker actions (`Direct`, or a broken one in a replica).
+    pub injector: Arc<dyn Injector>,
 }
 
 /// The verdict, Jepsen style.
@@ -39,6 +41,8 @@ pub struct Verdict {
     pub faults: Vec<String>,
     /// Sends acknowledged by the broker.
     pub acked: u64,
+    /// Of those, reported delivered without an offset from the broker (`acks=0`).
+    pub unconfirmed: u64,
     /// Sends never acknowledged (failed or cut short by a crash): not losses.
     pub unacked: u64,
     /// Records read, duplicates included.
@@ -50,6 +54,8 @@ pub struct Verdict {
     pub duplicates: u64,
     /// Consumer commits that failed during a fault (retried by the next one).
     pub commit_failures: u64,
+    /// Produce requests the producers retried (librdkafka statistics).
+    pub producer_retries: u64,
     pub producer_sessions: usize,
     pub negative_latency: u64,
     /// Consumer lag per partition once the faults healed and the consumer drained.
@@ -101,7 +107,7 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
             BTreeMap::new()
         }
     };
-    let mut v = judge(&lock(&ledger), clients.t0, happened, lag);
+    let mut v = judge(&lock(&ledger), clients.t0, happened, lag, &opts.schedule);
     v.topic = topic;
     v.broker = broker.describe();
     v.duration_s = started.elapsed().as_secs_f64();
@@ -152,7 +158,7 @@ async fn follow_schedule(
             match s.fault {
                 Fault::ProducerCrash => drop(clients.producer_crash.send(())),
                 Fault::ConsumerCrash => drop(clients.consumer_crash.send(())),
-                fault => match (t0.elapsed(), inject::inject(fault, broker.as_ref(), topic).await) {
+                fault => match (t0.elapsed(), inject::inject(fault, broker.as_ref(), topic, opts.injector.as_ref()).await) {
                     (at, Ok(inj)) => {
                         out.faults.push((at, format!("{fault}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
                         active.push((Instant::now() + s.hold, inj));
@@ -163,7 +169,7 @@ async fn follow_schedule(
         }
         if let Some(i) = active.iter().position(|(until, _)| *until <= Instant::now()) {
             let (_, inj) = active.remove(i);
-            if let Err(e) = inject::heal(&inj, broker.as_ref(), topic, active.is_empty()).await {
+            if let Err(e) = inject::heal(&inj, broker.as_ref(), topic, active.is_empty(), opts.injector.as_ref()).await {
                 out.failures.push(format!("healing {}: {e}", inj.fault));
             }
         }
@@ -195,8 +201,9 @@ async fn drain(ledger: &Mutex<Ledger>, timeout: Duration) {
 
 /// The verdict from the books alone: pass only with something acknowledged,
 /// nothing acknowledged lost, no negative latency, lag back to zero and no failure.
-fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap<i32, i64>) -> Verdict {
+fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap<i32, i64>, schedule: &[Scheduled]) -> Verdict {
     let Happenings { mut faults, mut failures } = happened;
+    failures.extend(producer_side_proofs(l, schedule));
     faults.extend(l.crashes.iter().map(|(at, what)| (at.saturating_duration_since(t0), what.clone())));
     faults.sort_by_key(|(at, _)| *at);
     let lost = l.lost();
@@ -204,20 +211,39 @@ fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap<i32, i64>)
     let mut v = Verdict {
         faults: faults.into_iter().map(|(at, f)| format!("{:.1}s {f}", at.as_secs_f64())).collect(),
         acked: l.acked_total(),
+        unconfirmed: l.unconfirmed,
         unacked: l.unacked,
         received: l.received,
         lost: lost.iter().map(|(_, r)| r.len()).sum(),
         lost_ranges: lost.iter().map(|(session, r)| format!("{session}: {r}")).collect(),
         duplicates: l.duplicates,
         commit_failures: l.commit_failures,
+        producer_retries: l.producer_retries,
         producer_sessions: l.acked.len(),
         negative_latency: l.negative,
         lag_after_heal: lag,
         ..Default::default()
     };
+    if !l.latency_accounted() {
+        failures.push(format!("latency accounting: {} decoded, but {} latency samples and {} skew observations", l.decoded, l.latency_samples, l.skewed));
+    }
     let lag_total: i64 = v.lag_after_heal.values().sum();
-    let pass = v.lost == 0 && v.negative_latency == 0 && lag_total == 0 && failures.is_empty() && v.acked > 0;
+    let pass = v.lost == 0 && v.unconfirmed == 0 && v.negative_latency == 0 && lag_total == 0 && failures.is_empty() && v.acked > 0;
     v.failures = failures;
     v.verdict = if pass { "pass" } else { "fail" }.into();
     v
+}
+
+/// Faults whose effect only the producer can see, proven from its books:
+/// retriable errors make librdkafka retry requests; refusals leave sends unacknowledged.
+fn producer_side_proofs(l: &Ledger, schedule: &[Scheduled]) -> Vec<String> {
+    let mut out = Vec::new();
+    let scheduled = |f: Fault| schedule.iter().any(|s| s.fault == f);
+    if scheduled(Fault::MockRetriableErrors) && l.producer_retries == 0 {
+        out.push("fault mock-retriable-errors had no effect: the producer retried no request".into());
+    }
+    if scheduled(Fault::MockFatalErrors) && l.unacked == 0 {
+        out.push("fault mock-fatal-errors had no effect: every send was acknowledged".into());
+    }
+    out
 }

@@ -66,6 +66,7 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
             let cut_short = traffic.abandon(&mut done).await;
             incarnation += 1;
             let dead = std::mem::replace(&mut producer, new_producer(incarnation)?);
+            lock(&ledger).producer_retries += dead.request_retries();
             DashProducer::close_shared(dead).await;
             let what = format!(
                 "producer-crash: producer crashed with {cut_short} sends in flight after {acked_in_session} acknowledged, and restarted as a new session"
@@ -78,6 +79,7 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
     }
     traffic.drain(&mut done).await;
     let _ = producer.flush(Duration::from_secs(30)).await;
+    lock(&ledger).producer_retries += producer.request_retries();
     DashProducer::close_shared(producer).await;
     // Sends cut short by a crash were never answered: count them as unacknowledged.
     let l = &mut *lock(&ledger);
@@ -116,6 +118,7 @@ pub(super) async fn consume(
         if crash_pending && since_commit > 0 {
             crash_pending = false;
             let crashed_at = Instant::now();
+            lock(&ledger).consumer_report(&consumer.report());
             consumer.close().await; // no commit: everything since the last commit is read again
             let what = format!("consumer-crash: consumer crashed with {since_commit} records read since its last commit; a new one took over");
             lock(&ledger).crashes.push((crashed_at, what));
@@ -143,7 +146,7 @@ pub(super) async fn consume(
         }
     }
     let report = consumer.finish().await?;
-    lock(&ledger).negative += report.negative_latency;
+    lock(&ledger).consumer_report(&report);
     Ok(report.lag)
 }
 

@@ -90,7 +90,7 @@ pub struct ConsumeReport {
     pub duplicates: u64,
     pub lost: u64,
     pub lost_ranges: Vec<String>,
-    /// Negative values that reached the latency figures: 0 by construction.
+    /// Negative values among the latency samples (computed from them): must stay 0.
     pub negative_latency: u64,
     pub clock_skew: SkewReport,
     pub latency_ms: Percentiles,
@@ -287,7 +287,15 @@ impl DashConsumer {
         r.lost_ranges = sum.lost_ranges;
         r.clock_skew = SkewReport { count: self.latency.negative(), max_ms: self.latency.max_skew().as_secs_f64() * 1000.0 };
         r.latency_ms = self.latency.percentiles();
+        r.negative_latency = self.latency.negative_samples();
         r
+    }
+
+    /// Tells the loss detector the last sequence a producer session sent, so a
+    /// lost tail is reported (see [`LossDetector::expect_last`]).
+    pub fn expect_last(&mut self, producer_id: &str, session: &str, last: u64) {
+        let key = StreamKey { producer_id: producer_id.to_string(), session: session.to_string() };
+        self.detector.expect_last(&key, last, Instant::now());
     }
 
     /// The loss detector, for callers that check sessions themselves.

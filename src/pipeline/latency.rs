@@ -56,7 +56,9 @@ pub struct LatencyStats {
 
 #[derive(Debug, Default)]
 struct Inner {
-    samples_us: Vec<u64>,
+    /// The latencies as reported, signed: a negative one here is the bug this
+    /// module exists to prevent, and [`LatencyStats::negative_samples`] counts them.
+    samples_us: Vec<i64>,
     negative: u64,
     max_skew: Duration,
 }
@@ -77,7 +79,7 @@ impl LatencyStats {
         let l = classify(created_at_us, now_us);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match l {
-            Latency::Positive(d) => inner.samples_us.push(d.as_micros() as u64),
+            Latency::Positive(d) => inner.samples_us.push(d.as_micros() as i64),
             Latency::Skew(d) => {
                 inner.negative += 1;
                 inner.max_skew = inner.max_skew.max(d);
@@ -90,7 +92,13 @@ impl LatencyStats {
         l
     }
 
-    /// Negative latencies seen (clock skew), never put in the histogram.
+    /// Latency samples below zero among those reported: what a negative-latency
+    /// bug would show, computed from the samples themselves.
+    pub fn negative_samples(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).samples_us.iter().filter(|&&us| us < 0).count() as u64
+    }
+
+    /// Negative differences seen (clock skew), never put in the histogram.
     pub fn negative(&self) -> u64 {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).negative
     }
@@ -100,7 +108,7 @@ impl LatencyStats {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).max_skew
     }
 
-    /// p50, p99 and max of the positive latencies, in ms.
+    /// p50, p99 and max of the latencies, in ms.
     pub fn percentiles(&self) -> Percentiles {
         let mut v = self.inner.lock().unwrap_or_else(|p| p.into_inner()).samples_us.clone();
         percentiles_of(&mut v)
@@ -108,19 +116,14 @@ impl LatencyStats {
 }
 
 /// Nearest-rank percentiles of microsecond samples, in ms.
-pub fn percentiles_of(v: &mut [u64]) -> Percentiles {
+pub fn percentiles_of<T: Copy + Ord + Into<i128>>(v: &mut [T]) -> Percentiles {
     if v.is_empty() {
         return Percentiles::default();
     }
     v.sort_unstable();
-    let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1] as f64 / 1000.0;
-    Percentiles {
-        min: v[0] as f64 / 1000.0,
-        p50: rank(0.50),
-        p99: rank(0.99),
-        max: *v.last().unwrap() as f64 / 1000.0,
-        count: v.len() as u64,
-    }
+    let ms = |us: T| Into::<i128>::into(us) as f64 / 1000.0;
+    let rank = |q: f64| ms(v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]);
+    Percentiles { min: ms(v[0]), p50: rank(0.50), p99: rank(0.99), max: ms(v[v.len() - 1]), count: v.len() as u64 }
 }
 
 #[cfg(test)]
@@ -137,14 +140,19 @@ mod tests {
         assert_eq!(s.negative(), 1);
         assert_eq!(s.max_skew(), Duration::from_millis(5));
         assert_eq!(s.percentiles().count, 1);
-        assert!(s.percentiles().p50 >= 0.0);
+        assert_eq!(s.percentiles().p50, 2.0);
+        assert_eq!(s.negative_samples(), 0);
     }
 
     #[test]
     fn percentiles_by_nearest_rank() {
-        let mut v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        let mut v: Vec<u64> = (1..=100).rev().map(|i| i * 1000).collect();
         let p = percentiles_of(&mut v);
-        assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
+        assert_eq!((p.min, p.p50, p.p99, p.max, p.count), (1.0, 50.0, 99.0, 100.0, 100));
+        let mut few: Vec<i64> = vec![-3000, 1000, 2000];
+        let p = percentiles_of(&mut few);
+        assert_eq!((p.min, p.p50, p.p99, p.max), (-3.0, 1.0, 2.0, 2.0));
+        assert_eq!(percentiles_of::<u64>(&mut []), Percentiles::default());
     }
 
     #[test]

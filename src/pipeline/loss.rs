@@ -75,16 +75,33 @@ impl LossDetector {
         let s = self.streams.entry(stream.clone()).or_default();
         let prev_max = s.seen.max().unwrap_or(0).max(s.lost.max().unwrap_or(0));
         if s.lost.contains(sequence) {
-            return if s.seen.insert(sequence) { Seen::Late } else { Seen::Duplicate };
+            if s.seen.insert(sequence) {
+                return Seen::Late;
+            }
+            s.duplicates += 1;
+            return Seen::Duplicate;
         }
         if !s.seen.insert(sequence) {
             s.duplicates += 1;
             return Seen::Duplicate;
         }
         if sequence > prev_max + 1 {
-            s.pending.insert(prev_max + 1, (sequence - 1, now));
+            open_hole(s, prev_max + 1, sequence - 1, now);
         }
         Seen::New
+    }
+
+    /// Tells the detector the last sequence a session sent (known from the
+    /// producer). What is missing above the highest sequence seen becomes a
+    /// hole like any other, so a lost tail is reported, with its exact range,
+    /// after the grace period or at drain. A session never seen at all is
+    /// lost entirely.
+    pub fn expect_last(&mut self, stream: &StreamKey, last: u64, now: Instant) {
+        let s = self.streams.entry(stream.clone()).or_default();
+        let prev_max = s.seen.max().unwrap_or(0).max(s.lost.max().unwrap_or(0));
+        if last > prev_max {
+            open_hole(s, prev_max + 1, last, now);
+        }
     }
 
     /// Holes older than the grace period, now reported lost (each reported once).
@@ -138,6 +155,13 @@ impl LossDetector {
     pub fn seen(&self, stream: &StreamKey) -> Option<&RangeSet> {
         self.streams.get(stream).map(|s| &s.seen)
     }
+}
+
+/// A hole `start..=end` to judge later; one already open at `start` (from
+/// [`LossDetector::expect_last`]) keeps the larger end and the earlier time.
+fn open_hole(s: &mut Stream, start: u64, end: u64, now: Instant) {
+    let hole = s.pending.entry(start).or_insert((end, now));
+    hole.0 = hole.0.max(end);
 }
 
 fn lost_minus_late(s: &Stream) -> RangeSet {
@@ -209,6 +233,36 @@ mod tests {
         assert_eq!(d.overdue(t)[0].ranges.to_string(), "2");
         assert_eq!(d.observe(&key("p"), 2, t), Seen::Late);
         assert_eq!(d.summary().lost, 0);
+    }
+
+    #[test]
+    fn a_lost_tail_is_reported_once_the_last_sequence_is_known() {
+        let mut d = LossDetector::new(Duration::from_secs(60));
+        let t = Instant::now();
+        for n in 1..=90 {
+            d.observe(&key("p"), n, t);
+        }
+        d.expect_last(&key("p"), 100, t);
+        d.observe(&key("p"), 95, t); // one of the tail arrives after all
+        assert!(d.overdue(t + Duration::from_secs(1)).is_empty(), "within the grace period");
+        assert_eq!(d.drain()[0].ranges.to_string(), "91-94,96-100");
+        assert_eq!(d.summary().lost, 9);
+        d.expect_last(&key("q"), 3, t);
+        assert_eq!(d.drain()[0].ranges.to_string(), "1-3", "a session never seen is lost whole");
+        d.expect_last(&key("p"), 90, t);
+        assert!(d.drain().is_empty(), "nothing above what was seen");
+    }
+
+    #[test]
+    fn a_duplicate_of_a_late_arrival_is_counted() {
+        let mut d = LossDetector::new(Duration::ZERO);
+        let t = Instant::now();
+        d.observe(&key("p"), 1, t);
+        d.observe(&key("p"), 3, t);
+        d.overdue(t);
+        assert_eq!(d.observe(&key("p"), 2, t), Seen::Late);
+        assert_eq!(d.observe(&key("p"), 2, t), Seen::Duplicate);
+        assert_eq!(d.summary().duplicates, 1);
     }
 
     #[test]

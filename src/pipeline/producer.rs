@@ -118,9 +118,7 @@ impl DashProducer {
         set_default(&mut cfg, "linger.ms", "5");
         cfg.set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string());
         let idempotent = cfg.get("enable.idempotence") == Some("true");
-        if idempotent {
-            set_default(&mut cfg, "statistics.interval.ms", STATS_INTERVAL_MS);
-        }
+        set_default(&mut cfg, "statistics.interval.ms", STATS_INTERVAL_MS);
         let watch = IdempotenceWatch::default();
         let producer: FutureProducer<IdempotenceWatch> =
             cfg.create_with_context(watch.clone()).map_err(|e| PipelineError::kafka("creating producer", e))?;
@@ -162,6 +160,11 @@ impl DashProducer {
         }
         tracing::debug!(ms = began.elapsed().as_millis() as u64, "producer ready");
         Ok(())
+    }
+
+    /// Messages librdkafka transmitted again after an error, so far (from its statistics, every 100 ms).
+    pub fn request_retries(&self) -> u64 {
+        self.watch.retries()
     }
 
     /// This run's session id (new on every start).

@@ -240,11 +240,13 @@ async fn read_back(
     Ok((received, rtts_us))
 }
 
-/// `pass` only if every send was acknowledged and received, everything decoded,
-/// and no negative latency was observed.
+/// `pass` only if something was sent and every send was acknowledged and
+/// received, everything decoded, no negative latency was observed, and every
+/// decoded message gave exactly one latency sample or one skew observation.
 pub fn verdict(r: &VerifyReport) -> &'static str {
     let undecoded: u64 = r.received.saturating_sub(r.decoded);
-    if r.lost == 0 && r.unacked == 0 && undecoded == 0 && r.dlq == 0 && r.negative_latency == 0 {
+    let accounted = r.latency_ms.count + r.clock_skew.count == r.decoded;
+    if r.acked > 0 && r.lost == 0 && r.unacked == 0 && undecoded == 0 && r.dlq == 0 && r.negative_latency == 0 && accounted {
         "pass"
     } else {
         "fail"

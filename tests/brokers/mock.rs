@@ -7,6 +7,9 @@ use dashstream::broker::{Broker, BrokerAction};
 use rdkafka::types::RDKafkaApiKey;
 use rdkafka::types::RDKafkaRespErr;
 
+use dashstream::pipeline::metrics::Metrics;
+use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
+
 use crate::traffic::{self, unique};
 
 #[tokio::test]
@@ -49,8 +52,18 @@ async fn mock_retriable_request_errors_are_survived_by_the_producer() -> anyhow:
     broker.create_topic(&topic, 1).await?;
     let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 3];
     broker.apply(&BrokerAction::RequestErrors { api: RDKafkaApiKey::Produce, errors }).await?;
-    let p = traffic::producer(&broker);
-    let acked = traffic::produce(&p, &topic, 0, 50).await?;
-    assert_eq!(acked.len(), 50);
+    let producer = DashProducer::new(&broker.client_config(), ProducerSettings::new(&topic), Metrics::new())?;
+    producer.connect(Duration::from_secs(10)).await?;
+    for i in 1..=50 {
+        let payload = dashstream::sample::chunk(dashstream::sample::header("", "", i, 0), 100).payload.expect("payload");
+        producer.send(&producer.stamp(payload, "run", "t")).await?;
+    }
+    // The errors were really answered: librdkafka retried requests (its statistics, every 100 ms).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while producer.request_retries() == 0 && Instant::now() < deadline {
+        tokio::time::timeout(Duration::from_millis(100), std::future::pending::<()>()).await.ok();
+    }
+    assert!(producer.request_retries() > 0, "no request was retried: the errors were never answered");
+    producer.close().await;
     Ok(())
 }

@@ -14,9 +14,11 @@ fn verify_on_the_embedded_broker_prints_the_verdict_and_exits_0() {
     for key in ["sent", "acked", "received", "decoded", "lost", "lost_ranges", "duplicates", "dlq", "negative_latency", "latency_ms", "verdict"] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
-    for key in ["p50", "p99", "max"] {
-        assert!(v["latency_ms"][key].as_f64().unwrap() >= 0.0);
-    }
+    let latency = &v["latency_ms"];
+    let (p50, p99, max) = (latency["p50"].as_f64().unwrap(), latency["p99"].as_f64().unwrap(), latency["max"].as_f64().unwrap());
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "ordered, real percentiles: {latency}");
+    let (samples, skewed) = (latency["count"].as_u64().unwrap(), v["clock_skew"]["count"].as_u64().unwrap());
+    assert_eq!(samples + skewed, 500, "one latency sample or skew observation per message: {v}");
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["received"], 500);
 }

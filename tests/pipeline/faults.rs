@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashstream::broker::mock::MockBroker;
+use dashstream::faults::inject::Direct;
 use dashstream::faults::{self, Fault, RunOptions, Scheduled};
 
 use crate::support::logs;
@@ -18,6 +19,7 @@ fn opts(overrides: &[(&str, &str)]) -> RunOptions {
         schedule: vec![Scheduled { at: Duration::from_secs(2), fault: Fault::MockRetriableErrors, hold: Duration::ZERO }],
         drain_timeout: Duration::from_secs(10),
         producer_overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+        injector: Arc::new(Direct),
     }
 }
 
@@ -29,6 +31,7 @@ async fn acks_all_survives_request_errors() -> anyhow::Result<()> {
     let v = faults::run(Arc::new(MockBroker::start(3)?), &opts(&[("enable.idempotence", "false")]), &|_| {}).await?;
     assert_eq!(v.verdict, "pass", "{v:#?}");
     assert_eq!((v.lost, v.unacked), (0, 0));
+    assert!(v.producer_retries > 0, "the injected errors were answered: librdkafka retransmitted: {v:#?}");
     Ok(())
 }
 
@@ -40,5 +43,6 @@ async fn acks_0_loses_data_under_request_errors_and_the_verdict_says_which() -> 
     assert_eq!(v.verdict, "fail", "{v:#?}");
     assert!(v.lost > 0 && !v.lost_ranges.is_empty(), "{v:#?}");
     assert_eq!(v.unacked, 0, "every send looked acknowledged");
+    assert_eq!(v.unconfirmed, v.acked, "and not one of them was confirmed by the broker");
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! The reference pipeline against real brokers: verify, clock skew, dead letters,
-//! loss ranges, metrics endpoint, unreachable brokers, the CLI.
+//! The reference pipeline end to end, mostly on librdkafka's embedded mock
+//! cluster (one verify on the test broker: a Kafka container unless
+//! `DASHSTREAM_TEST_BROKER` says otherwise): verify, clock skew, dead letters,
+//! loss ranges, metrics endpoint, unreachable brokers, fault runs, the CLI.
 
 mod cli;
 mod compression_log;

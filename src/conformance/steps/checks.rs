@@ -25,11 +25,13 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> anyhow::Result<()> {
 #[then(expr = "{int} messages are received")]
 fn received(w: &mut DashWorld, n: u64) -> anyhow::Result<()> {
     let r = &w.consumed().report;
+    ensure(n == w.expected_records(), || format!("the scenario says {n} but planned {} records", w.expected_records()))?;
     ensure(r.received == n, || format!("received {} records, expected {n}", r.received))
 }
 
 #[then(expr = "{int} messages are decoded")]
 fn decoded_n(w: &mut DashWorld, n: u64) -> anyhow::Result<()> {
+    ensure(n == w.planned_decodable(), || format!("the scenario says {n} but planned {} decodable messages", w.planned_decodable()))?;
     let r = &w.consumed().report;
     ensure(r.decoded == n, || format!("decoded {} messages, expected {n}", r.decoded))
 }
@@ -37,9 +39,10 @@ fn decoded_n(w: &mut DashWorld, n: u64) -> anyhow::Result<()> {
 #[then("every message is decoded")]
 fn all_decoded(w: &mut DashWorld) -> anyhow::Result<()> {
     let r = &w.consumed().report;
-    let expected = w.expected_records() - w.poison.len() as u64;
+    let expected = w.planned_decodable();
+    ensure(expected > 0, || "the scenario planned no message: nothing to check".into())?;
     ensure(r.decoded == expected && r.decode_failures.is_empty(), || {
-        format!("decoded {} of {expected} messages; failures {:?}", r.decoded, r.decode_failures)
+        format!("decoded {} of {expected} planned messages; failures {:?}", r.decoded, r.decode_failures)
     })
 }
 
@@ -62,17 +65,21 @@ fn formats(w: &mut DashWorld, a: u64, fa: String, b: u64, fb: String, c: u64, fc
 
 #[then("every message travelled compressed")]
 fn all_compressed(w: &mut DashWorld) -> anyhow::Result<()> {
-    let (acked, compressed) = (w.total(|p| p.acked), w.total(|p| p.compressed));
-    ensure(acked > 0 && compressed == acked, || format!("{compressed} of {acked} messages were compressed"))?;
+    let (planned, compressed) = (w.planned_records(), w.total(|p| p.compressed));
+    ensure(planned > 0 && compressed == planned, || format!("{compressed} of {planned} planned messages were compressed"))?;
     let seen = &w.consumed().report.decoded_by_format;
     let zstd = seen.get("zstd").copied().unwrap_or(0);
-    ensure(zstd == acked, || format!("the consumer saw {zstd} compressed messages of {acked}: {seen:?}"))
+    ensure(zstd == planned, || format!("the consumer saw {zstd} compressed messages of {planned}: {seen:?}"))
 }
 
 #[then("no message travelled compressed")]
 fn none_compressed(w: &mut DashWorld) -> anyhow::Result<()> {
-    let compressed = w.total(|p| p.compressed);
-    ensure(compressed == 0, || format!("{compressed} messages were compressed"))
+    let (planned, compressed) = (w.planned_records(), w.total(|p| p.compressed));
+    ensure(planned > 0, || "the scenario planned no message: nothing to check".into())?;
+    ensure(compressed == 0, || format!("{compressed} messages were compressed"))?;
+    let seen = &w.consumed().report.decoded_by_format;
+    let raw = seen.get("raw").copied().unwrap_or(0);
+    ensure(raw == planned, || format!("the consumer saw {raw} uncompressed messages of {planned}: {seen:?}"))
 }
 
 #[then(expr = "the bytes on the wire are at most {int}% of the original bytes")]
@@ -92,29 +99,48 @@ fn saved_in_metrics(w: &mut DashWorld) -> anyhow::Result<()> {
 
 #[then(expr = "no message grew by more than {int} byte")]
 fn growth(w: &mut DashWorld, max: i64) -> anyhow::Result<()> {
-    let g = w.produced.iter().map(|p| p.max_growth).max().unwrap_or(0);
+    let (planned, acked) = (w.planned_records(), w.total(|p| p.acked));
+    ensure(planned > 0 && acked == planned, || format!("{acked} of {planned} planned messages acknowledged"))?;
+    let g = w.produced.iter().map(|p| p.max_growth).max().unwrap_or(i64::MAX);
     ensure(g <= max, || format!("a message grew by {g} bytes"))
+}
+
+/// Every decoded message gave exactly one latency sample or one skew
+/// observation, and every planned message was decoded.
+fn latency_accounted(w: &DashWorld) -> anyhow::Result<()> {
+    let r = &w.consumed().report;
+    let planned = w.planned_decodable();
+    ensure(planned > 0 && r.decoded == planned, || format!("decoded {} of {planned} planned messages", r.decoded))?;
+    let (samples, skewed) = (r.latency_ms.count, r.clock_skew.count);
+    ensure(samples + skewed == r.decoded, || {
+        format!("{} decoded messages, but {samples} latency samples and {skewed} skew observations", r.decoded)
+    })
 }
 
 #[then("no latency is negative")]
 fn no_negative(w: &mut DashWorld) -> anyhow::Result<()> {
+    latency_accounted(w)?;
     let r = &w.consumed().report;
     ensure(r.negative_latency == 0 && r.latency_ms.min >= 0.0, || {
         format!("{} negative latencies; smallest latency {} ms", r.negative_latency, r.latency_ms.min)
-    })
+    })?;
+    // A transit through a broker takes time: a latency of exactly 0 is a skew clamped to zero.
+    ensure(r.latency_ms.count == 0 || r.latency_ms.min > 0.0, || "a latency of exactly 0 ms: a negative difference clamped, not a measurement".into())
 }
 
 #[then(regex = r"^clock skew is (.+)$")]
 fn skew(w: &mut DashWorld, expect: String) -> anyhow::Result<()> {
+    latency_accounted(w)?;
     let r = &w.consumed().report;
     let s = r.clock_skew;
     let offset = w.clock_offset_ms as f64;
     match expect.as_str() {
         "not reported" => ensure(s.count == 0, || format!("{} messages reported as skewed", s.count)),
-        "reported for every message" => ensure(s.count == r.decoded && s.max_ms > 0.0 && s.max_ms <= offset, || {
-            format!("skew on {} of {} messages, largest {} ms (offset {offset} ms)", s.count, r.decoded, s.max_ms)
+        "reported for every message" => ensure(s.count == w.planned_decodable() && s.max_ms > 0.0 && s.max_ms <= offset, || {
+            format!("skew on {} of {} planned messages, largest {} ms (offset {offset} ms)", s.count, w.planned_decodable(), s.max_ms)
         }),
-        "reported only if it occurs" => ensure(s.count <= r.decoded && s.max_ms <= offset.abs(), || {
+        // Which messages come out ahead depends on the transit time; the skew can never exceed the offset.
+        "reported only if it occurs" => ensure(s.max_ms <= offset.abs(), || {
             format!("skew on {} messages, largest {} ms, more than the {offset} ms offset", s.count, s.max_ms)
         }),
         other => anyhow::bail!("unknown expectation {other:?}"),
@@ -123,6 +149,7 @@ fn skew(w: &mut DashWorld, expect: String) -> anyhow::Result<()> {
 
 #[then(expr = "the 99th percentile latency is under {int} ms")]
 fn p99(w: &mut DashWorld, ms: f64) -> anyhow::Result<()> {
+    latency_accounted(w)?;
     let l = w.consumed().report.latency_ms;
     ensure(l.count > 0 && l.p99 < ms, || format!("p99 latency {} ms over {} messages", l.p99, l.count))
 }
@@ -130,7 +157,10 @@ fn p99(w: &mut DashWorld, ms: f64) -> anyhow::Result<()> {
 #[then("no message is lost")]
 fn none_lost(w: &mut DashWorld) -> anyhow::Result<()> {
     let r = &w.consumed().report;
-    ensure(r.lost == 0, || format!("{} lost: {:?}", r.lost, r.lost_ranges))
+    ensure(r.lost == 0, || format!("{} lost: {:?}", r.lost, r.lost_ranges))?;
+    let unique: u64 = w.planned.iter().map(|p| p.unique()).sum();
+    let read_unique = r.decoded.saturating_sub(r.duplicates);
+    ensure(unique > 0 && read_unique == unique, || format!("{read_unique} distinct messages read of {unique} planned"))
 }
 
 #[then("no message is duplicated")]

@@ -24,6 +24,8 @@ fn tests_found(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
 #[then("no test is marked ignored")]
 fn none_ignored(w: &mut DashWorld) -> anyhow::Result<()> {
     let s = w.scan.as_ref().expect("parsed");
+    anyhow::ensure!(s.unreadable.is_empty(), "could not read: {}", s.unreadable.join(", "));
+    anyhow::ensure!(s.unparsable.is_empty(), "could not parse: {:?}", s.unparsable);
     anyhow::ensure!(s.ignored.is_empty(), "ignored tests: {}", s.ignored.join(", "));
     Ok(())
 }

@@ -44,6 +44,7 @@ async fn produce(w: &mut DashWorld, plan: ProducePlan) -> anyhow::Result<()> {
     plan.clock_offset_ms = w.clock_offset_ms;
     let pipeline = w.env().pipeline.clone();
     let out = pipeline.produce(w.broker(), &w.topic, &plan, w.metrics.clone()).await?;
+    w.planned.push(plan);
     w.produced.push(out);
     Ok(())
 }
@@ -139,7 +140,7 @@ async fn poison(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
 #[when("the consumer has caught up")]
 async fn caught_up(w: &mut DashWorld) -> anyhow::Result<()> {
     let consumer = w.consumer.take().ok_or_else(|| anyhow::anyhow!("no consumer: a 'fresh topic' step comes first"))?;
-    let out = consumer.finish(w.expected_records(), Duration::from_secs(15)).await?;
+    let out = consumer.finish(w.expectation(Duration::from_secs(15))).await?;
     w.consumed = Some(out);
     Ok(())
 }
