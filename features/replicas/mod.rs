@@ -100,6 +100,30 @@ fn on_mock(name: &'static str, bug: &'static str, feature: &'static str, pipelin
 
 const CLOCK_OUTLINE: &str = "A producer clock that is off never gives a negative latency";
 
+/// The replicas of the fault scenarios: a broken injector, a losing producer.
+fn fault_replicas() -> Vec<Replica> {
+    vec![
+        on_mock(
+            "idle-injector",
+            "a fault injector that does nothing and says it worked",
+            "faults.feature",
+            Arc::new(Reference),
+            vec![catch("A broker goes down and comes back", "the fault really happened", "had no effect")],
+        )
+        .with_injector(Arc::new(idle_injector::IdleInjector)),
+        Replica {
+            backend: BrokerKind::Container,
+            ..on_mock(
+                "fire-and-forget",
+                "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
+                "faults.feature",
+                Arc::new(fire_and_forget::FireAndForget),
+                vec![catch("A broker is cut off the network and reconnected", "no acknowledged message is lost", "without the broker confirming them")],
+            )
+        },
+    ]
+}
+
 /// Every replica; `scratch` is where generated replica sources go.
 pub fn all(scratch: &Path) -> Vec<Replica> {
     let clock = |example, error| Catch { scenario: CLOCK_OUTLINE, example: Some(example), step: "no latency is negative", error };
@@ -157,24 +181,6 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             )],
         ),
         on_mock(
-            "idle-injector",
-            "a fault injector that does nothing and says it worked",
-            "faults.feature",
-            Arc::new(Reference),
-            vec![catch("A broker goes down and comes back", "the fault really happened", "had no effect")],
-        )
-        .with_injector(Arc::new(idle_injector::IdleInjector)),
-        Replica {
-            backend: BrokerKind::Container,
-            ..on_mock(
-                "fire-and-forget",
-                "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
-                "faults.feature",
-                Arc::new(fire_and_forget::FireAndForget),
-                vec![catch("A broker is cut off the network and reconnected", "no acknowledged message is lost", "without the broker confirming them")],
-            )
-        },
-        on_mock(
             "noop-compression",
             "the producer's compression flag does nothing",
             "compression.feature",
@@ -182,4 +188,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             vec![catch("Large messages travel compressed and smaller", "every message travelled compressed", "0 of 300 planned messages were compressed")],
         ),
     ]
+    .into_iter()
+    .chain(fault_replicas())
+    .collect()
 }

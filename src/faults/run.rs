@@ -247,3 +247,59 @@ fn producer_side_proofs(l: &Ledger, schedule: &[Scheduled]) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::rangeset::RangeSet;
+
+    fn ranges(from: u64, to: u64) -> RangeSet {
+        let mut r = RangeSet::new();
+        r.insert_range(from, to);
+        r
+    }
+
+    fn clean_books() -> Ledger {
+        let mut l = Ledger::default();
+        l.acked.insert("s".into(), ranges(1, 100));
+        l.reads.insert("s".into(), ranges(1, 100));
+        l.received = 100;
+        (l.decoded, l.latency_samples, l.skewed) = (100, 90, 10);
+        l
+    }
+
+    fn judged(l: &Ledger, failures: Vec<String>, lag: i64, schedule: &[Scheduled]) -> Verdict {
+        let happened = Happenings { faults: vec![], failures };
+        judge(l, Instant::now(), happened, BTreeMap::from([(0, lag)]), schedule)
+    }
+
+    #[test]
+    fn the_verdict_is_computed_from_the_books() {
+        let clean = clean_books();
+        assert_eq!(judged(&clean, vec![], 0, &[]).verdict, "pass");
+        let mut lossy = clean_books();
+        lossy.reads.insert("s".into(), ranges(1, 90));
+        let v = judged(&lossy, vec![], 0, &[]);
+        assert_eq!((v.verdict.as_str(), v.lost, v.lost_ranges.clone()), ("fail", 10, vec!["s: 91-100".to_string()]));
+        assert_eq!(judged(&clean, vec!["heal".into()], 0, &[]).verdict, "fail");
+        assert_eq!(judged(&clean, vec![], 3, &[]).verdict, "fail");
+        let broken: [fn(&mut Ledger); 4] = [|l| l.negative = 1, |l| l.unconfirmed = 1, |l| l.skewed = 9, |l| *l = Ledger::default()];
+        for (i, breaks) in broken.iter().enumerate() {
+            let mut l = clean_books();
+            breaks(&mut l);
+            assert_eq!(judged(&l, vec![], 0, &[]).verdict, "fail", "case {i}");
+        }
+    }
+
+    #[test]
+    fn faults_only_the_producer_sees_are_proven_from_its_books() {
+        let at = |fault| [Scheduled { at: Duration::ZERO, fault, hold: Duration::ZERO }];
+        let mut l = clean_books();
+        assert_eq!(judged(&l, vec![], 0, &at(Fault::MockRetriableErrors)).verdict, "fail", "no retransmission: no effect");
+        l.producer_retries = 3;
+        assert_eq!(judged(&l, vec![], 0, &at(Fault::MockRetriableErrors)).verdict, "pass");
+        assert_eq!(judged(&l, vec![], 0, &at(Fault::MockFatalErrors)).verdict, "fail", "nothing refused: no effect");
+        l.unacked = 3;
+        assert_eq!(judged(&l, vec![], 0, &at(Fault::MockFatalErrors)).verdict, "pass");
+    }
+}

@@ -135,12 +135,15 @@ mod tests {
         assert_eq!(classify(1_000_000, 1_005_000), Latency::Positive(Duration::from_millis(5)));
         assert_eq!(classify(1_005_000, 1_000_000), Latency::Skew(Duration::from_millis(5)));
         let s = LatencyStats::default();
+        assert_eq!((s.negative(), s.negative_samples(), s.max_skew()), (0, 0, Duration::ZERO));
+        s.record("p", 0, 1_000);
+        assert_eq!(s.negative(), 0, "a positive difference is no skew");
         s.record("p", 10_000, 5_000);
         s.record("p", 0, 2_000);
         assert_eq!(s.negative(), 1);
         assert_eq!(s.max_skew(), Duration::from_millis(5));
-        assert_eq!(s.percentiles().count, 1);
-        assert_eq!(s.percentiles().p50, 2.0);
+        assert_eq!(s.percentiles().count, 2);
+        assert_eq!((s.percentiles().min, s.percentiles().max), (1.0, 2.0));
         assert_eq!(s.negative_samples(), 0);
     }
 

@@ -266,3 +266,35 @@ async fn produce_all(producer: Arc<DashProducer>, opts: VerifyOptions, sent_at: 
     }
     traffic.drain(&mut done).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passing() -> VerifyReport {
+        let mut r = VerifyReport { sent: 10, acked: 10, received: 10, decoded: 10, ..Default::default() };
+        r.latency_ms.count = 7;
+        r.clock_skew.count = 3;
+        r
+    }
+
+    #[test]
+    fn the_verdict_passes_only_a_clean_run() {
+        assert_eq!(verdict(&passing()), "pass");
+        let broken: [fn(&mut VerifyReport); 8] = [
+            |r| r.lost = 1,
+            |r| r.unacked = 1,
+            |r| r.decoded = 9,
+            |r| r.dlq = 1,
+            |r| r.negative_latency = 1,
+            |r| r.latency_ms.count = 8,
+            |r| r.clock_skew.count = 2,
+            |r| *r = VerifyReport::default(),
+        ];
+        for (i, breaks) in broken.iter().enumerate() {
+            let mut r = passing();
+            breaks(&mut r);
+            assert_eq!(verdict(&r), "fail", "case {i}: {r:?}");
+        }
+    }
+}

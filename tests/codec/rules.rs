@@ -258,6 +258,14 @@ fn a_message_exactly_at_the_cap_decodes() {
     let mut big = vec![0x00];
     big.extend(msg(cap + 100).encode_to_vec());
     assert_eq!(Decoder::new(cfg).decode(&big).unwrap_err().kind(), DecodeErrorKind::TooLarge);
+    // The cap is inclusive, to the byte, for plain and compressed frames alike.
+    for policy in [CompressionPolicy::Always, CompressionPolicy::Never] {
+        let frame = Encoder::new(CodecConfig::default().with_policy(policy)).encode(&m).unwrap();
+        let exact = CodecConfig::default().with_max_decoded_bytes(plain_len);
+        assert_eq!(Decoder::new(exact).decode(&frame.bytes).unwrap().message, m, "{policy:?} at exactly the cap");
+        let one_less = CodecConfig::default().with_max_decoded_bytes(plain_len - 1);
+        assert_eq!(Decoder::new(one_less).decode(&frame.bytes).unwrap_err().kind(), DecodeErrorKind::TooLarge, "{policy:?} one byte over");
+    }
 }
 
 #[test]
