@@ -112,3 +112,68 @@ pub(super) fn record(ledger: &Mutex<Ledger>, events: Vec<Event>) -> u64 {
     }
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::codec::FrameFormat;
+    use crate::pipeline::producer::Ack;
+    use crate::proto::{Envelope, Header};
+
+    fn sent(session: &str, sequence: u64, offset: i64) -> Sent {
+        let now = Instant::now();
+        let ack = Ack { sequence, partition: 0, offset, format: FrameFormat::Raw, raw_len: 10, wire_len: 11 };
+        Sent { sequence, session: session.into(), intended: now, handed_over: now, answered: now, result: Ok(ack) }
+    }
+
+    fn read(session: &str, sequence: u64) -> Event {
+        let header = Header { producer_session: session.into(), sequence, ..Default::default() };
+        let envelope = Box::new(Envelope { header: Some(header), payload: None });
+        Event::Message { envelope, format: FrameFormat::Raw, seen: crate::pipeline::loss::Seen::New, latency: crate::pipeline::latency::Latency::Skew(Default::default()), partition: 0, offset: 0 }
+    }
+
+    #[test]
+    fn the_books_balance_acknowledged_against_read() {
+        let l = Mutex::new(Ledger::default());
+        for seq in 1..=3 {
+            lock(&l).sent(sent("a", seq, seq as i64));
+        }
+        lock(&l).sent(sent("b", 1, -1)); // acks=0: delivered, not confirmed
+        {
+            let books = lock(&l);
+            assert_eq!((books.acked_total(), books.acked_in("a"), books.unconfirmed), (4, 3, 1));
+            assert!(!books.all_acked_read());
+        }
+        assert_eq!(record(&l, vec![read("a", 1), read("a", 2), read("a", 2), read("b", 1)]), 4);
+        {
+            let books = lock(&l);
+            assert_eq!((books.received, books.duplicates), (4, 1));
+            let lost = books.lost();
+            assert_eq!(lost.len(), 1);
+            assert_eq!((lost[0].0.as_str(), lost[0].1.to_string()), ("a", "3".to_string()));
+        }
+        record(&l, vec![read("a", 3)]);
+        let books = lock(&l);
+        assert!(books.all_acked_read() && books.lost().is_empty());
+    }
+
+    #[test]
+    fn failed_sends_are_unacknowledged_and_latency_is_accounted_per_consumer() {
+        let mut l = Ledger::default();
+        let mut failed = sent("a", 1, 0);
+        failed.result = Err(crate::pipeline::producer::SendError::Encode { sequence: 1, source: crate::codec::EncodeError::MissingHeader });
+        l.sent(failed);
+        assert_eq!((l.unacked, l.acked_total(), l.errors.len()), (1, 0, 1));
+        let mut r = ConsumeReport { decoded: 10, negative_latency: 0, ..Default::default() };
+        r.latency_ms.count = 6;
+        r.clock_skew.count = 4;
+        l.consumer_report(&r);
+        assert!(l.latency_accounted());
+        r.clock_skew.count = 3;
+        l.consumer_report(&r);
+        assert!(!l.latency_accounted(), "20 decoded, 19 accounted for");
+        assert_eq!((l.decoded, l.latency_samples, l.skewed), (20, 12, 7));
+    }
+}

@@ -6,7 +6,8 @@
 //! - [`catalogue`]: the fault vocabulary and where each fault can run.
 //! - [`inject`]: each fault as broker actions, with its effect checked.
 //! - [`schedule`]: seeded schedules.
-//! - [`run`]: the run itself; its clients live in `workload`, its books in `ledger`.
+//! - [`run`]: the run itself; its clients live in `workload`, its books in
+//!   `ledger`, and [`verdict`] judges the books.
 
 pub mod catalogue;
 pub mod inject;
@@ -14,8 +15,10 @@ mod proof;
 mod ledger;
 pub mod run;
 pub mod schedule;
+pub mod verdict;
 mod workload;
 
 pub use catalogue::Fault;
-pub use run::{run, RunOptions, Verdict};
+pub use run::{run, RunOptions};
+pub use verdict::Verdict;
 pub use schedule::Scheduled;

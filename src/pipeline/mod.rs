@@ -14,6 +14,7 @@ pub mod producer;
 pub mod rangeset;
 pub mod ratelimit;
 pub mod traffic;
+pub mod verdict;
 pub mod verify;
 
 use rdkafka::ClientConfig;
