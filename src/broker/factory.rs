@@ -98,13 +98,26 @@ pub fn parse_setting(pair: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{pair:?} is not KEY=VALUE"))
 }
 
-/// A duration as humantime reads it (`500ms`, `30s`, `2m`, `1h 30m`); a bare
-/// number is seconds, as the first releases of the CLI read it.
+/// A duration as humantime reads it (`500ms`, `30s`, `2m`, `1h 30m`); also,
+/// as the first releases of the CLI read them, a bare number of seconds and a
+/// decimal number with one unit (`1.5s`, `0.5m`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    match s.parse::<f64>() {
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(d);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>().map(|n| n * scale) {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
-        _ => humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration (e.g. 500ms, 10s, 2m): {e}")),
+        _ => Err(format!("{s:?} is not a duration (e.g. 500ms, 1.5s, 2m)")),
     }
 }
 
@@ -226,6 +239,9 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("1.5x").is_err());
         assert!(parse_duration("soon").is_err());
     }
 }

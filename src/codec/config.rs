@@ -98,3 +98,26 @@ impl Default for CodecConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_are_named_as_on_the_command_line() {
+        for (policy, name) in [(CompressionPolicy::Auto, "auto"), (CompressionPolicy::Always, "always"), (CompressionPolicy::Never, "never")] {
+            assert_eq!(policy.as_str(), name);
+            assert_eq!(name.parse::<CompressionPolicy>(), Ok(policy));
+        }
+        assert!("sometimes".parse::<CompressionPolicy>().is_err());
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        assert_eq!(CodecConfig::DEFAULT_MAX_DECODED, 4 * 1024 * 1024);
+        let c = CodecConfig::default();
+        assert_eq!((c.policy, c.zstd_level, c.compress_threshold, c.max_decoded_bytes, c.legacy), (CompressionPolicy::Auto, 3, 512, 4 << 20, true));
+        let d = c.clone().with_policy(CompressionPolicy::Never).with_level(9).with_threshold(7).with_max_decoded_bytes(99).with_legacy(false);
+        assert_eq!((d.policy, d.zstd_level, d.compress_threshold, d.max_decoded_bytes, d.legacy), (CompressionPolicy::Never, 9, 7, 99, false));
+    }
+}

@@ -104,3 +104,22 @@ impl Encoder {
         EncodedFrame { bytes, format: FrameFormat::Raw, raw_len }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+
+    #[test]
+    fn the_wire_length_is_the_frame_and_the_cap_is_inclusive() {
+        let m = sample::chunk(sample::header("p", "s", 1, 0), 2000);
+        let len = m.encoded_len();
+        let mut enc = Encoder::new(CodecConfig::default().with_max_decoded_bytes(len));
+        assert_eq!(enc.config().max_decoded_bytes, len);
+        let frame = enc.encode(&m).expect("exactly at the cap");
+        assert_eq!(frame.wire_len(), frame.bytes.len());
+        assert!(frame.wire_len() > 1 && frame.raw_len == len);
+        let mut tight = Encoder::new(CodecConfig::default().with_max_decoded_bytes(len - 1));
+        assert!(matches!(tight.encode(&m), Err(EncodeError::TooLarge { .. })));
+    }
+}

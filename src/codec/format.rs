@@ -47,3 +47,14 @@ impl fmt::Display for FrameFormat {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FrameFormat;
+
+    #[test]
+    fn only_the_two_formats_without_a_header_byte_are_legacy() {
+        let legacy: Vec<bool> = FrameFormat::ALL.iter().map(|f| f.is_legacy()).collect();
+        assert_eq!(legacy, vec![false, false, true, true]);
+    }
+}

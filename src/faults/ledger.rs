@@ -141,15 +141,16 @@ mod tests {
             lock(&l).sent(sent("a", seq, seq as i64));
         }
         lock(&l).sent(sent("b", 1, -1)); // acks=0: delivered, not confirmed
+        lock(&l).sent(sent("c", 1, 0)); // offset 0 is the broker's first offset: confirmed
         {
             let books = lock(&l);
-            assert_eq!((books.acked_total(), books.acked_in("a"), books.unconfirmed), (4, 3, 1));
+            assert_eq!((books.acked_total(), books.acked_in("a"), books.unconfirmed), (5, 3, 1));
             assert!(!books.all_acked_read());
         }
-        assert_eq!(record(&l, vec![read("a", 1), read("a", 2), read("a", 2), read("b", 1)]), 4);
+        assert_eq!(record(&l, vec![read("a", 1), read("a", 2), read("a", 2), read("b", 1), read("c", 1)]), 5);
         {
             let books = lock(&l);
-            assert_eq!((books.received, books.duplicates), (4, 1));
+            assert_eq!((books.received, books.duplicates), (5, 1));
             let lost = books.lost();
             assert_eq!(lost.len(), 1);
             assert_eq!((lost[0].0.as_str(), lost[0].1.to_string()), ("a", "3".to_string()));
@@ -166,7 +167,13 @@ mod tests {
         failed.result = Err(crate::pipeline::producer::SendError::Encode { sequence: 1, source: crate::codec::EncodeError::MissingHeader });
         l.sent(failed);
         assert_eq!((l.unacked, l.acked_total(), l.errors.len()), (1, 0, 1));
-        let mut r = ConsumeReport { decoded: 10, negative_latency: 0, ..Default::default() };
+        for _ in 0..9 {
+            let mut again = sent("a", 1, 0);
+            again.result = Err(crate::pipeline::producer::SendError::Encode { sequence: 1, source: crate::codec::EncodeError::MissingHeader });
+            l.sent(again);
+        }
+        assert_eq!((l.unacked, l.errors.len()), (10, 5), "every failure counted, five kept as examples");
+        let mut r = ConsumeReport { decoded: 10, negative_latency: 2, ..Default::default() };
         r.latency_ms.count = 6;
         r.clock_skew.count = 4;
         l.consumer_report(&r);
@@ -174,6 +181,6 @@ mod tests {
         r.clock_skew.count = 3;
         l.consumer_report(&r);
         assert!(!l.latency_accounted(), "20 decoded, 19 accounted for");
-        assert_eq!((l.decoded, l.latency_samples, l.skewed), (20, 12, 7));
+        assert_eq!((l.decoded, l.latency_samples, l.skewed, l.negative), (20, 12, 7, 4));
     }
 }

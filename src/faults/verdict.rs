@@ -142,6 +142,20 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_reports_every_count_of_the_books() {
+        let mut l = clean_books();
+        (l.unacked, l.duplicates, l.commit_failures, l.producer_retries) = (2, 3, 4, 5);
+        l.acked.insert("t".into(), ranges(1, 1));
+        l.reads.insert("t".into(), ranges(1, 1));
+        l.received = 104;
+        let happened = Happenings { faults: vec![(Duration::from_millis(4200), "pause".into())], failures: vec![] };
+        let v = judge(&l, Instant::now(), happened, BTreeMap::from([(0, 0)]), &[]);
+        assert_eq!(v.faults, vec!["4.2s pause".to_string()]);
+        assert_eq!((v.acked, v.unacked, v.received, v.duplicates), (101, 2, 104, 3));
+        assert_eq!((v.commit_failures, v.producer_retries, v.producer_sessions), (4, 5, 2));
+    }
+
+    #[test]
     fn faults_only_the_producer_sees_are_proven_from_its_books() {
         let at = |fault| [Scheduled { at: Duration::ZERO, fault, hold: Duration::ZERO }];
         let mut l = clean_books();

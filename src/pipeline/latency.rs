@@ -148,6 +148,16 @@ mod tests {
     }
 
     #[test]
+    fn negative_samples_are_counted_from_the_samples_themselves() {
+        let s = LatencyStats::default();
+        s.record("p", 0, 3_000);
+        // What a regression in `record` would leave behind: a negative sample.
+        s.inner.lock().unwrap().samples_us.extend([-2_000, -1]);
+        assert_eq!(s.negative_samples(), 2);
+        assert_eq!(s.percentiles().min, -2.0);
+    }
+
+    #[test]
     fn percentiles_by_nearest_rank() {
         let mut v: Vec<u64> = (1..=100).rev().map(|i| i * 1000).collect();
         let p = percentiles_of(&mut v);

@@ -285,3 +285,57 @@ fn error_display_is_one_line_starting_with_the_kind() {
         assert!(!s.contains('\n'));
     }
 }
+
+/// A frame without a declared size, holding `message`, with zstd's window set to `2^window_log`.
+fn undeclared_frame(message: &Envelope, window_log: u32) -> Vec<u8> {
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    enc.include_contentsize(false).unwrap();
+    enc.window_log(window_log).unwrap();
+    std::io::Write::write_all(&mut enc, &message.encode_to_vec()).unwrap();
+    let mut frame = vec![0x01];
+    frame.extend(enc.finish().unwrap());
+    frame
+}
+
+#[test]
+fn undeclared_frames_decode_up_to_the_cap_to_the_byte() {
+    let m = msg(300 * 1024); // several 64 KiB output chunks
+    let frame = undeclared_frame(&m, 18); // a 256 KiB window: within the cap
+    assert_eq!(zstd::zstd_safe::get_frame_content_size(&frame[1..]).unwrap(), None);
+    let len = m.encoded_len();
+    let exact = CodecConfig::default().with_max_decoded_bytes(len);
+    assert_eq!(Decoder::new(exact).decode(&frame).unwrap().message, m, "exactly at the cap");
+    let one_less = CodecConfig::default().with_max_decoded_bytes(len - 1);
+    assert_eq!(Decoder::new(one_less).decode(&frame).unwrap_err().kind(), DecodeErrorKind::TooLarge, "one byte over");
+}
+
+#[test]
+fn a_truncated_undeclared_frame_is_bad_zstd() {
+    let frame = undeclared_frame(&msg(100 * 1024), 20);
+    for cut in [1, 8, frame.len() / 2] {
+        let err = Decoder::new(CodecConfig::default()).decode(&frame[..frame.len() - cut]).unwrap_err();
+        assert_eq!(err.kind(), DecodeErrorKind::BadZstd, "cut {cut}: {err}");
+    }
+}
+
+/// A window bigger than the cap is refused before it is allocated, however small the content.
+#[test]
+fn a_stream_whose_window_exceeds_the_cap_is_too_large() {
+    let frame = undeclared_frame(&msg(100), 23); // an 8 MiB window, as libzstd uses at level 17 and up
+    let small = CodecConfig::default().with_max_decoded_bytes(1 << 20);
+    let err = Decoder::new(small).decode(&frame).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::TooLarge, "{err}");
+    assert!(err.to_string().contains("window"), "{err}");
+    assert!(Decoder::new(CodecConfig::default().with_max_decoded_bytes(16 << 20)).decode(&frame).is_ok());
+}
+
+#[test]
+fn a_refused_legacy_frame_says_why_on_one_line() {
+    let mut dec = Decoder::new(CodecConfig::default());
+    assert_eq!(dec.config().legacy, true);
+    let err = dec.decode(b"\x0a\x05ab").unwrap_err(); // field 1, 5 bytes announced, 2 there
+    let text = err.to_string();
+    assert_eq!(err.kind(), DecodeErrorKind::BadProtobuf);
+    assert!(text.contains("failed to decode Protobuf message") && text.contains("tried as a legacy frame"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
