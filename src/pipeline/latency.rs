@@ -152,7 +152,7 @@ mod tests {
         let s = LatencyStats::default();
         s.record("p", 0, 3_000);
         // What a regression in `record` would leave behind: a negative sample.
-        s.inner.lock().unwrap().samples_us.extend([-2_000, -1]);
+        s.inner.lock().unwrap().samples_us.extend([-2_000, -1, 0]);
         assert_eq!(s.negative_samples(), 2);
         assert_eq!(s.percentiles().min, -2.0);
     }
