@@ -88,8 +88,8 @@ fn is_test(meta: &Meta) -> bool {
     meta.path().segments.last().is_some_and(|s| s.ident == "test")
 }
 
-/// `#[ignore]`, `#[ignore = "why"]`, or `ignore` anywhere in the attributes a
-/// `cfg_attr` (however nested) would apply.
+/// The ignore attribute, bare or with a reason, or `ignore` anywhere among the
+/// attributes a `cfg_attr` (however nested) would apply.
 fn is_ignore(meta: &Meta) -> bool {
     if meta.path().is_ident("ignore") {
         return true;
