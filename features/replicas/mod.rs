@@ -90,6 +90,10 @@ impl Replica {
     }
 }
 
+fn consumer_replica(name: &'static str, handler: fn() -> plain_consumer::Handler) -> Arc<dyn Pipeline> {
+    Arc::new(plain_consumer::ConsumerReplica { name, handler })
+}
+
 fn catch(scenario: &'static str, step: &'static str, error: &'static str) -> Catch {
     Catch { scenario, example: None, step, error }
 }
@@ -132,21 +136,21 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "guessing-consumer",
             "the consumer always tries zstd first and falls back, with a warning per message",
             "decompression.feature",
-            Arc::new(guessing_consumer::GuessingConsumer),
+            consumer_replica(guessing_consumer::NAME, guessing_consumer::handler),
             vec![catch("Compressed, plain and legacy messages all decode, with no warnings", "every message is decoded", "decoded 200 of 600")],
         ),
         on_mock(
             "skew-blind-latency",
             "latency computed from the producer's and consumer's clocks as if they agreed",
             "latency.feature",
-            Arc::new(skew_blind_latency::SkewBlindLatency),
+            consumer_replica(skew_blind_latency::NAME, skew_blind_latency::handler),
             vec![clock("+5 s", "negative latencies")],
         ),
         on_mock(
             "clamping-latency",
             "a negative latency clamped to zero instead of counted as clock skew",
             "latency.feature",
-            Arc::new(clamping_latency::ClampingLatency),
+            consumer_replica(clamping_latency::NAME, clamping_latency::handler),
             vec![clock("+5 ms", "exactly 0 ms"), clock("+5 s", "exactly 0 ms")],
         ),
         Replica {
@@ -163,7 +167,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "counting-consumer",
             "the consumer counts messages and tracks no sequence numbers, so loss goes unseen",
             "loss_detection.feature",
-            Arc::new(counting_consumer::CountingConsumer),
+            consumer_replica(counting_consumer::NAME, counting_consumer::handler),
             vec![
                 catch("Messages removed on purpose are reported lost with their exact numbers", "11 messages are reported lost", "0 reported lost"),
                 catch("The last messages of a session are lost", "10 messages are reported lost", "0 reported lost"),
@@ -173,7 +177,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "dropping-consumer",
             "the consumer drops undecodable messages without counting them",
             "dead_letters.feature",
-            Arc::new(dropping_consumer::DroppingConsumer),
+            consumer_replica(dropping_consumer::NAME, dropping_consumer::handler),
             vec![catch(
                 "Poison records land in the dead-letter topic with their origin",
                 "3 records are in the dead-letter topic, unchanged, with their original topic, partition, offset and error",

@@ -4,7 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use dashstream::broker::Broker;
+use dashstream::conformance::pipeline::{Pipeline, ProduceOutcome, ProducePlan};
+use dashstream::conformance::reference::Reference;
+use dashstream::pipeline::metrics::Metrics;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 
@@ -44,4 +48,26 @@ pub async fn spawn(broker: Arc<dyn Broker>, topic: &str, group: &str, mut handle
 
 pub fn count(map: &mut std::collections::BTreeMap<String, u64>, key: &str) {
     *map.entry(key.to_string()).or_default() += 1;
+}
+
+/// A replica whose only bug is how its consumer handles each record: the
+/// reference producer, the bare consumer loop above, and `handler` per record.
+pub struct ConsumerReplica {
+    pub name: &'static str,
+    pub handler: fn() -> Handler,
+}
+
+#[async_trait]
+impl Pipeline for ConsumerReplica {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, _: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>> {
+        spawn(broker, topic, group, (self.handler)()).await
+    }
+
+    async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome> {
+        Reference.produce(broker, topic, plan, metrics).await
+    }
 }
