@@ -1,11 +1,10 @@
-//! Bug 4: the consumer counts messages and nothing else. It decodes every
-//! record but keeps no sequence numbers, so it can never say what is missing.
+//! Bugs 4 and the dropped poison: the consumer decodes what it can and counts
+//! it, and nothing else. It keeps no sequence numbers, so it cannot say what
+//! is missing, and it drops what it cannot decode without a trace.
 
 use dashstream::codec::{CodecConfig, Decoder};
 
 use super::plain_consumer::{count, Handler};
-
-pub const NAME: &str = "replica: a consumer that only counts";
 
 /// The broken per-record handling.
 pub fn handler() -> Handler {
@@ -14,6 +13,6 @@ pub fn handler() -> Handler {
         if let Ok(d) = decoder.decode(payload) {
             out.report.decoded += 1;
             count(&mut out.report.decoded_by_format, d.format.as_str());
-        }
+        } // else: silently dropped
     })
 }

@@ -6,8 +6,6 @@ use prost::Message as _;
 
 use super::plain_consumer::{count, Handler};
 
-pub const NAME: &str = "replica: guessing consumer";
-
 /// The broken per-record handling.
 pub fn handler() -> Handler {
     Box::new(|payload, out| {

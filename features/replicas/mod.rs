@@ -5,15 +5,13 @@
 //! so a replica caught by a Given that broke, a timeout or another step counts
 //! as not caught. The list can grow; there is no way to skip it.
 
-mod clamping_latency;
 mod counting_consumer;
-mod dropping_consumer;
 mod fire_and_forget;
 mod guessing_consumer;
 mod idle_injector;
 mod noop_compression;
 mod plain_consumer;
-mod skew_blind_latency;
+mod wall_clock_latency;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,21 +134,21 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "guessing-consumer",
             "the consumer always tries zstd first and falls back, with a warning per message",
             "decompression.feature",
-            consumer_replica(guessing_consumer::NAME, guessing_consumer::handler),
+            consumer_replica("replica: guessing consumer", guessing_consumer::handler),
             vec![catch("Compressed, plain and legacy messages all decode, with no warnings", "every message is decoded", "decoded 200 of 600")],
         ),
         on_mock(
             "skew-blind-latency",
             "latency computed from the producer's and consumer's clocks as if they agreed",
             "latency.feature",
-            consumer_replica(skew_blind_latency::NAME, skew_blind_latency::handler),
+            consumer_replica("replica: skew-blind latency", wall_clock_latency::skew_blind),
             vec![clock("+5 s", "negative latencies")],
         ),
         on_mock(
             "clamping-latency",
             "a negative latency clamped to zero instead of counted as clock skew",
             "latency.feature",
-            consumer_replica(clamping_latency::NAME, clamping_latency::handler),
+            consumer_replica("replica: negative latency clamped to zero", wall_clock_latency::clamping),
             vec![clock("+5 ms", "exactly 0 ms"), clock("+5 s", "exactly 0 ms")],
         ),
         Replica {
@@ -167,7 +165,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "counting-consumer",
             "the consumer counts messages and tracks no sequence numbers, so loss goes unseen",
             "loss_detection.feature",
-            consumer_replica(counting_consumer::NAME, counting_consumer::handler),
+            consumer_replica("replica: a consumer that only counts", counting_consumer::handler),
             vec![
                 catch("Messages removed on purpose are reported lost with their exact numbers", "11 messages are reported lost", "0 reported lost"),
                 catch("The last messages of a session are lost", "10 messages are reported lost", "0 reported lost"),
@@ -177,7 +175,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "dropping-consumer",
             "the consumer drops undecodable messages without counting them",
             "dead_letters.feature",
-            consumer_replica(dropping_consumer::NAME, dropping_consumer::handler),
+            consumer_replica("replica: dropping consumer (the counting consumer, on poison)", counting_consumer::handler),
             vec![catch(
                 "Poison records land in the dead-letter topic with their origin",
                 "3 records are in the dead-letter topic, unchanged, with their original topic, partition, offset and error",
