@@ -16,6 +16,7 @@
 //! - [`pipeline`]: the reference producer and consumer, the traffic generator,
 //!   loss detection, latency, metrics, `verify`.
 //! - [`faults`]: the fault catalogue, injection, fault runs and their verdicts.
+//! - [`forward`]: the live path, Kafka to WebSocket to browser (`dashstream forward`).
 //! - [`conformance`]: the conformance engine (World, steps, suite runner,
 //!   reports) that `dashstream check` and `cargo test` run on `features/`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -25,6 +26,7 @@ pub mod codec;
 pub mod conformance;
 pub mod docker;
 pub mod faults;
+pub mod forward;
 pub mod pipeline;
 pub mod sample;
 

@@ -10,6 +10,7 @@ mod fire_and_forget;
 mod guessing_consumer;
 mod idle_injector;
 mod noop_compression;
+mod original_forwarder;
 mod plain_consumer;
 mod wall_clock_latency;
 
@@ -188,6 +189,17 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
             "compression.feature",
             Arc::new(noop_compression::NoopCompression),
             vec![catch("Large messages travel compressed and smaller", "every message travelled compressed", "0 of 300 planned messages were compressed")],
+        ),
+        on_mock(
+            "original-forwarder",
+            "the WebSocket forwarder's latency: its clock minus the producer's, reported as is",
+            "forwarding.feature",
+            Arc::new(original_forwarder::OriginalForwarder),
+            vec![catch(
+                "A producer clock 5 s ahead never gives a negative latency at the forwarder",
+                "the forwarder reported no negative latency",
+                "the forwarder reported 200 negative latencies",
+            )],
         ),
     ]
     .into_iter()

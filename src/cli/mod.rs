@@ -9,6 +9,7 @@ mod check;
 mod consume;
 mod decode;
 mod encode;
+mod forward;
 mod output;
 mod produce;
 mod verify;
@@ -43,6 +44,8 @@ enum Command {
     Check(check::CheckArgs),
     /// A long run of traffic under a seeded schedule of faults, with a loss verdict (exit 1 on any loss).
     Chaos(chaos::ChaosArgs),
+    /// Forward a topic to WebSocket clients (binary frames, byte for byte) and serve the browser view.
+    Forward(forward::ForwardArgs),
 }
 
 /// Exit status for a frame or input that could not be decoded.
@@ -50,7 +53,8 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The forwarder's latency lines are what operators read: info by default.
+    init_tracing(if matches!(cli.command, Command::Forward(_)) { "warn,dashstream::forward=info" } else { "warn" });
     let result = match cli.command {
         Command::Encode(args) => encode::encode(args),
         Command::Decode(args) => decode::decode(args),
@@ -60,6 +64,7 @@ pub fn run() -> ExitCode {
         Command::Aggregate(args) => block_on(aggregate::aggregate(args)),
         Command::Check(args) => block_on(check::check(args)),
         Command::Chaos(args) => block_on(chaos::chaos(args)),
+        Command::Forward(args) => block_on(forward::forward(args)),
     };
     match result {
         Ok(code) => code,
@@ -74,8 +79,8 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> a
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

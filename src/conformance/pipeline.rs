@@ -105,6 +105,10 @@ pub trait Pipeline: Send + Sync {
     fn fault_producer_settings(&self) -> std::collections::BTreeMap<String, String> {
         Default::default()
     }
+    /// How the forwarder of the live-path scenarios measures latency (the reference: honestly).
+    fn forward_meter(&self) -> Arc<dyn crate::forward::latency::LatencyMeter> {
+        Arc::new(crate::forward::latency::HonestMeter)
+    }
     async fn start_consumer(&self, broker: Arc<dyn Broker>, topic: &str, group: &str, metrics: Metrics) -> anyhow::Result<Box<dyn RunningConsumer>>;
     async fn produce(&self, broker: Arc<dyn Broker>, topic: &str, plan: &ProducePlan, metrics: Metrics) -> anyhow::Result<ProduceOutcome>;
 }

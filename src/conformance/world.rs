@@ -52,6 +52,8 @@ pub struct DashWorld {
     /// A broker only this scenario uses (fault scenarios must not hit others).
     pub own_broker: Option<Arc<dyn Broker>>,
     pub verdict: Option<crate::faults::Verdict>,
+    /// The live path: a forwarder and WebSocket clients.
+    pub live: crate::conformance::live::Live,
 }
 
 impl std::fmt::Debug for DashWorld {
@@ -87,6 +89,7 @@ impl DashWorld {
             nested_failed: None,
             own_broker: None,
             verdict: None,
+            live: Default::default(),
         }
     }
 

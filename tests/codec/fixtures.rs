@@ -123,6 +123,29 @@ fn write_all() {
         std::fs::write(dir().join(f.file), (f.build)()).unwrap();
     }
     std::fs::write(dir().join("README.md"), render_readme()).unwrap();
+    std::fs::write(dir().join("decoded.json"), render_decoded()).unwrap();
+}
+
+/// What the codec makes of every golden frame, as JSON: `{"format", "message"}`
+/// (the shape `dashstream decode` prints) or `{"error": kind}`. The browser
+/// view's decoder is tested against this file (`web/test/decoder.test.mjs`).
+fn render_decoded() -> String {
+    let mut all = serde_json::Map::new();
+    for f in table() {
+        let bytes = (f.build)();
+        let entry = match Decoder::new(CodecConfig::default()).decode(&bytes) {
+            Ok(d) => serde_json::json!({"format": d.format.as_str(), "message": d.message}),
+            Err(e) => serde_json::json!({"error": e.kind().as_str()}),
+        };
+        all.insert(f.file.to_string(), entry);
+    }
+    serde_json::to_string_pretty(&serde_json::Value::Object(all)).unwrap() + "\n"
+}
+
+#[test]
+fn decoded_json_is_what_the_codec_gives_for_every_golden_frame() {
+    let on_disk = std::fs::read_to_string(dir().join("decoded.json")).unwrap_or_default();
+    assert!(on_disk == render_decoded(), "fixtures/decoded.json is stale (DASHSTREAM_BLESS=1 cargo test --test codec fixtures)");
 }
 
 fn render_readme() -> String {

@@ -4,5 +4,6 @@
 pub mod checks;
 pub mod docker_host;
 pub mod faults;
+pub mod forwarding;
 pub mod hygiene;
 pub mod traffic;

@@ -1,0 +1,230 @@
+//! The forwarder's latency accounting: produce to forward, never negative.
+//!
+//! The original forwarder printed `E2E latency: -4.46ms`: it subtracted the
+//! producer's `created_at` from its own clock and reported whatever came out.
+//! Here a [`LatencyMeter`] decides what one difference is (the honest one uses
+//! the consumer's [`classify`]: a negative difference is clock skew, never a
+//! latency), and [`ForwardStats`] keeps the counts a scenario and the 10 s
+//! summary line read. Negative values are counted from the *reported*
+//! latencies, so a meter that lets one through is caught, not trusted.
+
+use std::fmt::Debug;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::pipeline::latency::{classify, percentiles_of, Latency, Percentiles};
+
+/// What one produce-to-forward difference is reported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measured {
+    /// A latency in microseconds, as reported (signed, so that a wrong meter shows).
+    Latency(i64),
+    /// The producer's clock was ahead by this much: not a latency.
+    Skew(Duration),
+}
+
+/// Turns `forward clock - created_at` into what is reported.
+pub trait LatencyMeter: Send + Sync + Debug {
+    fn measure(&self, created_at_us: i64, now_us: i64) -> Measured;
+}
+
+/// The meter the forwarder uses: the consumer's classification.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HonestMeter;
+
+impl LatencyMeter for HonestMeter {
+    fn measure(&self, created_at_us: i64, now_us: i64) -> Measured {
+        match classify(created_at_us, now_us) {
+            Latency::Positive(d) => Measured::Latency(d.as_micros() as i64),
+            Latency::Skew(d) => Measured::Skew(d),
+        }
+    }
+}
+
+/// Samples kept per summary window; at 10,000 messages/s a 10 s window needs 100,000.
+pub const WINDOW_SAMPLES: usize = 200_000;
+
+/// Totals since the forwarder started (what scenarios and `/stats` read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct ForwardTotals {
+    /// Records read from Kafka.
+    pub records: u64,
+    /// Records decoded and handed to clients.
+    pub forwarded: u64,
+    pub undecodable: u64,
+    /// Reported latencies (one per forwarded record that was not skew).
+    pub latencies: u64,
+    /// Reported latencies below zero: the original bug. Must stay 0.
+    pub negative_latency: u64,
+    pub skewed: u64,
+    pub max_skew_ms: f64,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    e2e_us: Vec<i64>,
+    added_us: Vec<i64>,
+    skewed: u64,
+}
+
+/// Counts and the current summary window, shared by the Kafka side and the client writers.
+#[derive(Debug, Default)]
+pub struct ForwardStats {
+    totals: Mutex<ForwardTotals>,
+    window: Mutex<Window>,
+}
+
+/// One summary window, taken (and reset) every `--summary-every`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WindowSummary {
+    pub e2e_ms: Percentiles,
+    pub added_ms: Percentiles,
+    pub skewed: u64,
+    pub negative: u64,
+}
+
+impl ForwardStats {
+    pub fn record_read(&self) {
+        self.totals.lock().unwrap_or_else(|p| p.into_inner()).records += 1;
+    }
+
+    pub fn record_undecodable(&self) {
+        self.totals.lock().unwrap_or_else(|p| p.into_inner()).undecodable += 1;
+    }
+
+    /// One forwarded record and what its latency was reported as.
+    pub fn record_forwarded(&self, measured: Measured) {
+        let mut t = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        t.forwarded += 1;
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        match measured {
+            Measured::Latency(us) => {
+                t.latencies += 1;
+                t.negative_latency += u64::from(us < 0);
+                if w.e2e_us.len() < WINDOW_SAMPLES {
+                    w.e2e_us.push(us);
+                }
+            }
+            Measured::Skew(d) => {
+                t.skewed += 1;
+                t.max_skew_ms = t.max_skew_ms.max(d.as_secs_f64() * 1000.0);
+                w.skewed += 1;
+            }
+        }
+    }
+
+    /// Time from a record's arrival from Kafka to its frame written to one client.
+    pub fn record_added(&self, d: Duration) {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.added_us.len() < WINDOW_SAMPLES {
+            w.added_us.push(d.as_micros() as i64);
+        }
+    }
+
+    pub fn totals(&self) -> ForwardTotals {
+        *self.totals.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The window since the last call, then starts a new one.
+    pub fn take_window(&self) -> WindowSummary {
+        let mut w = std::mem::take(&mut *self.window.lock().unwrap_or_else(|p| p.into_inner()));
+        let negative = w.e2e_us.iter().filter(|&&us| us < 0).count() as u64;
+        WindowSummary {
+            e2e_ms: percentiles_of(&mut w.e2e_us),
+            added_ms: percentiles_of(&mut w.added_us),
+            skewed: w.skewed,
+            negative,
+        }
+    }
+}
+
+impl WindowSummary {
+    /// `E2E latency: p50 2.1 ms, p99 7.9 ms, max 12.0 ms over 9,812 messages; 0 skewed`
+    /// (a negative count is added when there is one, and the added latency after it).
+    pub fn line(&self) -> String {
+        let e = &self.e2e_ms;
+        let mut s = format!(
+            "E2E latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} messages; {} skewed",
+            e.p50,
+            e.p99,
+            e.max,
+            thousands(e.count),
+            thousands(self.skewed)
+        );
+        if self.negative > 0 {
+            s.push_str(&format!("; {} NEGATIVE", thousands(self.negative)));
+        }
+        let a = &self.added_ms;
+        s.push_str(&format!(" (added by the forwarder: p50 {:.2} ms, p99 {:.2} ms over {} writes)", a.p50, a.p99, thousands(a.count)));
+        s
+    }
+}
+
+/// One line per message, in the original forwarder's shape.
+pub fn each_line(measured: Measured, created_at_us: i64, now_us: i64) -> String {
+    match measured {
+        Measured::Latency(us) => {
+            format!("E2E latency: {:.2} ms (produce: {created_at_us} µs, forward: {now_us} µs)", us as f64 / 1000.0)
+        }
+        Measured::Skew(d) => format!(
+            "E2E latency: not measured, producer clock ahead by {:.2} ms (produce: {created_at_us} µs, forward: {now_us} µs)",
+            d.as_secs_f64() * 1000.0
+        ),
+    }
+}
+
+/// `9812` as `9,812`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_honest_meter_never_reports_a_negative_latency() {
+        assert_eq!(HonestMeter.measure(1_000, 3_500), Measured::Latency(2_500));
+        assert_eq!(HonestMeter.measure(5_000_000, 0), Measured::Skew(Duration::from_secs(5)));
+        assert_eq!(HonestMeter.measure(7, 7), Measured::Latency(0));
+    }
+
+    #[test]
+    fn negative_latencies_are_counted_from_what_was_reported() {
+        let s = ForwardStats::default();
+        s.record_forwarded(Measured::Latency(2_000));
+        s.record_forwarded(Measured::Latency(-4_460));
+        s.record_forwarded(Measured::Skew(Duration::from_millis(5)));
+        let t = s.totals();
+        assert_eq!((t.forwarded, t.latencies, t.negative_latency, t.skewed, t.max_skew_ms), (3, 2, 1, 1, 5.0));
+        let w = s.take_window();
+        assert_eq!((w.negative, w.skewed, w.e2e_ms.count), (1, 1, 2));
+        assert!(w.line().contains("1 NEGATIVE"), "{}", w.line());
+        assert_eq!(s.take_window(), WindowSummary::default(), "taking a window starts a new one");
+    }
+
+    #[test]
+    fn lines_read_as_operators_expect() {
+        let s = ForwardStats::default();
+        for us in [1_000, 2_000, 12_000] {
+            s.record_forwarded(Measured::Latency(us));
+        }
+        s.record_added(Duration::from_micros(150));
+        let line = s.take_window().line();
+        assert!(line.starts_with("E2E latency: p50 2.0 ms, p99 12.0 ms, max 12.0 ms over 3 messages; 0 skewed"), "{line}");
+        assert!(line.contains("p50 0.15 ms"), "{line}");
+        assert_eq!(each_line(Measured::Latency(2_300), 10, 2_310), "E2E latency: 2.30 ms (produce: 10 µs, forward: 2310 µs)");
+        assert!(each_line(Measured::Skew(Duration::from_secs(5)), 5_000_010, 10).contains("ahead by 5000.00 ms"));
+        assert_eq!((thousands(9_812), thousands(999), thousands(1_000_000), thousands(0)), ("9,812".into(), "999".into(), "1,000,000".into(), "0".into()));
+    }
+}
