@@ -43,8 +43,42 @@ impl LatencyMeter for HonestMeter {
     }
 }
 
-/// Samples kept per summary window; at 10,000 messages/s a 10 s window needs 100,000.
+/// Samples kept per summary window and kind. Beyond it, a uniform sample of
+/// the window is kept (reservoir sampling), so the percentiles stay unbiased
+/// and memory stays bounded (1.6 MB per kind) whatever the rate.
 pub const WINDOW_SAMPLES: usize = 200_000;
+
+/// A bounded, uniform sample of a window's values (Vitter's algorithm R).
+#[derive(Debug, Default)]
+struct Reservoir {
+    values: Vec<i64>,
+    seen: u64,
+    rng: u64,
+}
+
+impl Reservoir {
+    fn add(&mut self, v: i64) {
+        self.seen += 1;
+        if self.values.len() < WINDOW_SAMPLES {
+            self.values.push(v);
+            return;
+        }
+        // xorshift64: statistical quality is plenty for choosing samples.
+        self.rng = if self.rng == 0 { 0x9E37_79B9_7F4A_7C15 } else { self.rng };
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let j = self.rng % self.seen;
+        if (j as usize) < WINDOW_SAMPLES {
+            self.values[j as usize] = v;
+        }
+    }
+
+    /// Percentiles of the sample, with `count` = every value seen.
+    fn percentiles(&mut self) -> Percentiles {
+        Percentiles { count: self.seen, ..percentiles_of(&mut self.values) }
+    }
+}
 
 /// Totals since the forwarder started (what scenarios and `/stats` read).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -64,8 +98,10 @@ pub struct ForwardTotals {
 
 #[derive(Debug, Default)]
 struct Window {
-    e2e_us: Vec<i64>,
-    added_us: Vec<i64>,
+    e2e_us: Reservoir,
+    added_us: Reservoir,
+    /// Negative values among the reported latencies (all of them, not a sample).
+    negative: u64,
     skewed: u64,
 }
 
@@ -103,9 +139,8 @@ impl ForwardStats {
             Measured::Latency(us) => {
                 t.latencies += 1;
                 t.negative_latency += u64::from(us < 0);
-                if w.e2e_us.len() < WINDOW_SAMPLES {
-                    w.e2e_us.push(us);
-                }
+                w.negative += u64::from(us < 0);
+                w.e2e_us.add(us);
             }
             Measured::Skew(d) => {
                 t.skewed += 1;
@@ -117,10 +152,7 @@ impl ForwardStats {
 
     /// Time from a record's arrival from Kafka to its frame written to one client.
     pub fn record_added(&self, d: Duration) {
-        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        if w.added_us.len() < WINDOW_SAMPLES {
-            w.added_us.push(d.as_micros() as i64);
-        }
+        self.window.lock().unwrap_or_else(|p| p.into_inner()).added_us.add(d.as_micros() as i64);
     }
 
     pub fn totals(&self) -> ForwardTotals {
@@ -130,13 +162,7 @@ impl ForwardStats {
     /// The window since the last call, then starts a new one.
     pub fn take_window(&self) -> WindowSummary {
         let mut w = std::mem::take(&mut *self.window.lock().unwrap_or_else(|p| p.into_inner()));
-        let negative = w.e2e_us.iter().filter(|&&us| us < 0).count() as u64;
-        WindowSummary {
-            e2e_ms: percentiles_of(&mut w.e2e_us),
-            added_ms: percentiles_of(&mut w.added_us),
-            skewed: w.skewed,
-            negative,
-        }
+        WindowSummary { e2e_ms: w.e2e_us.percentiles(), added_ms: w.added_us.percentiles(), skewed: w.skewed, negative: w.negative }
     }
 }
 
@@ -145,14 +171,18 @@ impl WindowSummary {
     /// (a negative count is added when there is one, and the added latency after it).
     pub fn line(&self) -> String {
         let e = &self.e2e_ms;
-        let mut s = format!(
-            "E2E latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} messages; {} skewed",
-            e.p50,
-            e.p99,
-            e.max,
-            thousands(e.count),
-            thousands(self.skewed)
-        );
+        let mut s = if e.count == 0 {
+            format!("E2E latency: none measured; {} skewed", thousands(self.skewed))
+        } else {
+            format!(
+                "E2E latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} messages; {} skewed",
+                e.p50,
+                e.p99,
+                e.max,
+                thousands(e.count),
+                thousands(self.skewed)
+            )
+        };
         if self.negative > 0 {
             s.push_str(&format!("; {} NEGATIVE", thousands(self.negative)));
         }
@@ -211,6 +241,21 @@ mod tests {
         assert_eq!((w.negative, w.skewed, w.e2e_ms.count), (1, 1, 2));
         assert!(w.line().contains("1 NEGATIVE"), "{}", w.line());
         assert_eq!(s.take_window(), WindowSummary::default(), "taking a window starts a new one");
+        s.record_forwarded(Measured::Skew(Duration::from_secs(5)));
+        assert!(s.take_window().line().starts_with("E2E latency: none measured; 1 skewed"));
+    }
+
+    #[test]
+    fn past_the_cap_a_uniform_sample_is_kept_and_every_value_counted() {
+        let mut r = Reservoir::default();
+        for v in 0..(3 * WINDOW_SAMPLES as i64) {
+            r.add(v);
+        }
+        let p = r.percentiles();
+        assert_eq!((r.values.len(), p.count), (WINDOW_SAMPLES, 3 * WINDOW_SAMPLES as u64));
+        let median_us = p.p50 * 1000.0;
+        let true_median = 1.5 * WINDOW_SAMPLES as f64;
+        assert!((median_us - true_median).abs() < 0.02 * true_median, "median {median_us} vs {true_median}: the sample is not uniform");
     }
 
     #[test]

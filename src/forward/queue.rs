@@ -101,30 +101,35 @@ impl ClientQueue {
         }
     }
 
-    /// The next thing to send. Notices queued at join time (hello, a reconnect
-    /// gap) come first; then, if records were dropped since the last gap notice,
-    /// a gap notice, which stands exactly where the dropped records stood.
+    /// The next thing to send, if anything is ready. Notices queued at join
+    /// time (hello, a reconnect gap) come first; then, if records were dropped
+    /// since the last gap notice, a gap notice, which stands exactly where the
+    /// dropped records stood.
+    pub fn try_next(&self) -> Option<Outgoing> {
+        let mut s = self.lock();
+        if matches!(s.items.front(), Some(Outgoing::Notice(_))) {
+            return s.items.pop_front();
+        }
+        if !s.missed.is_empty() {
+            let missed = std::mem::take(&mut s.missed);
+            return Some(Outgoing::Notice(missed.into_notice(GapReason::SlowClient)));
+        }
+        let out = s.items.pop_front()?;
+        if let Outgoing::Record(r) = &out {
+            s.bytes -= r.frame.len();
+            s.records -= 1;
+        }
+        if s.items.is_empty() {
+            s.dropping_since = None;
+        }
+        Some(out)
+    }
+
+    /// The next thing to send ([`ClientQueue::try_next`]), waiting for it. Cancel-safe.
     pub async fn next(&self) -> Outgoing {
         loop {
-            {
-                let mut s = self.lock();
-                if matches!(s.items.front(), Some(Outgoing::Notice(_))) {
-                    return s.items.pop_front().expect("front exists");
-                }
-                if !s.missed.is_empty() {
-                    let missed = std::mem::take(&mut s.missed);
-                    return Outgoing::Notice(missed.into_notice(GapReason::SlowClient));
-                }
-                if let Some(out) = s.items.pop_front() {
-                    if let Outgoing::Record(r) = &out {
-                        s.bytes -= r.frame.len();
-                        s.records -= 1;
-                    }
-                    if s.items.is_empty() {
-                        s.dropping_since = None;
-                    }
-                    return out;
-                }
+            if let Some(out) = self.try_next() {
+                return out;
             }
             self.ready.notified().await;
         }
