@@ -157,6 +157,16 @@ mod tests {
     }
 
     #[test]
+    fn max_is_the_largest_member() {
+        let mut r = RangeSet::new();
+        assert_eq!(r.max(), None);
+        r.insert_range(3, 7);
+        r.insert(12);
+        r.insert(1);
+        assert_eq!(r.max(), Some(12));
+    }
+
+    #[test]
     fn handles_the_extremes() {
         let mut r = RangeSet::new();
         assert!(r.insert(u64::MAX));
