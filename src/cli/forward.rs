@@ -48,6 +48,9 @@ pub struct ForwardArgs {
     /// Clients beyond this are refused (close code 1013, with the reason).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     max_clients: u64,
+    /// Wait this long for a topic that does not exist yet (0: fail at once).
+    #[arg(long, default_value = "0s", value_parser = factory::parse_duration)]
+    wait_for_topic: Duration,
     #[arg(long)]
     no_legacy: bool,
     #[command(flatten)]
@@ -67,6 +70,7 @@ impl ForwardArgs {
         s.summary_every = self.summary_every;
         s.log_each = self.log_each;
         s.codec = CodecConfig::default().with_legacy(!self.no_legacy);
+        s.topic_wait = self.wait_for_topic;
         s
     }
 }

@@ -81,6 +81,8 @@ pub struct ForwardSettings {
     pub log_each: bool,
     pub codec: CodecConfig,
     pub clock: WallClock,
+    /// How long to wait for a topic that does not exist yet (0: fail at once).
+    pub topic_wait: Duration,
 }
 
 impl ForwardSettings {
@@ -97,6 +99,7 @@ impl ForwardSettings {
             log_each: false,
             codec: CodecConfig::default(),
             clock: WallClock::default(),
+            topic_wait: Duration::ZERO,
         }
     }
 }
@@ -123,7 +126,7 @@ impl Forwarder {
         let stats = Arc::new(ForwardStats::default());
         let hub = Arc::new(hub::Hub::new(&settings.topic, settings.queue, settings.replay, settings.stall, settings.max_clients));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let consumer = source::assign_at_end(client, &settings.topic).await?;
+        let consumer = source::assign_at_end(client, &settings.topic, settings.topic_wait).await?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .map_err(|source| ForwardError::Listen { addr: settings.listen, source })?;

@@ -26,8 +26,10 @@ use crate::pipeline::ratelimit::RateLimitedLog;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A consumer assigned to every partition of `topic` at its current end.
-pub async fn assign_at_end(client: &ClientConfig, topic: &str) -> Result<StreamConsumer, ForwardError> {
+/// A consumer assigned to every partition of `topic` at its current end. A
+/// topic that does not exist yet is waited for up to `wait` (0: fail at once);
+/// once it appears it is read from its start, since all it holds is new.
+pub async fn assign_at_end(client: &ClientConfig, topic: &str, wait: Duration) -> Result<StreamConsumer, ForwardError> {
     let mut cfg = client.clone();
     cfg.set("group.id", format!("dashstream-forward-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     cfg.set("enable.auto.commit", "false");
@@ -38,15 +40,31 @@ pub async fn assign_at_end(client: &ClientConfig, topic: &str) -> Result<StreamC
     let topic = topic.to_string();
     // Metadata and watermark requests block: keep them off the runtime's workers.
     tokio::task::spawn_blocking(move || {
-        let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT).map_err(|e| kafka("reading the topic's metadata", e))?;
-        let partitions: Vec<i32> = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
-        if partitions.is_empty() {
-            return Err(ForwardError::NoSuchTopic(topic));
-        }
+        let deadline = Instant::now() + wait;
+        let mut waited = false;
+        let partitions = loop {
+            let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT).map_err(|e| kafka("reading the topic's metadata", e))?;
+            let partitions: Vec<i32> = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
+            if !partitions.is_empty() {
+                break partitions;
+            }
+            if Instant::now() >= deadline {
+                return Err(ForwardError::NoSuchTopic(topic));
+            }
+            if !waited {
+                tracing::info!("forwarder: topic {topic:?} does not exist yet; waiting up to {wait:?} for it");
+                waited = true;
+            }
+            std::thread::sleep(Duration::from_millis(250).min(deadline.saturating_duration_since(Instant::now())));
+        };
         let mut tpl = TopicPartitionList::new();
         for p in partitions {
-            let (_, high) = consumer.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(|e| kafka("reading the partition ends", e))?;
-            tpl.add_partition_offset(&topic, p, Offset::Offset(high)).map_err(|e| kafka("building the assignment", e))?;
+            let offset = if waited {
+                Offset::Beginning
+            } else {
+                Offset::Offset(consumer.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(|e| kafka("reading the partition ends", e))?.1)
+            };
+            tpl.add_partition_offset(&topic, p, offset).map_err(|e| kafka("building the assignment", e))?;
         }
         consumer.assign(&tpl).map_err(|e| kafka("assigning the partitions", e))?;
         Ok(consumer)

@@ -92,3 +92,31 @@ async fn undecodable_records_are_counted_and_not_forwarded() -> anyhow::Result<(
     assert!(rig.metrics.render().contains("dashstream_forward_dropped_total{reason=\"undecodable\"} 3"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_topic_is_a_clear_error_or_is_waited_for() -> anyhow::Result<()> {
+    use dashstream::broker::mock::MockBroker;
+    use dashstream::broker::Broker;
+    use dashstream::forward::latency::HonestMeter;
+    use dashstream::forward::{ForwardSettings, Forwarder};
+    use dashstream::pipeline::metrics::Metrics;
+    use std::sync::Arc;
+
+    crate::support::logs();
+    let broker: Arc<dyn Broker> = Arc::new(MockBroker::start(1)?);
+    let topic = crate::support::unique("forward-late-topic");
+    let settings = ForwardSettings::new(&topic, "127.0.0.1:0".parse()?);
+    let err = Forwarder::start(&broker.client_config(), settings.clone(), &Metrics::new(), Arc::new(HonestMeter)).await.err().map(|e| e.to_string());
+    assert_eq!(err, Some(format!("topic {topic:?} does not exist (or has no partitions); create it first")));
+
+    let waiting = ForwardSettings { topic_wait: Duration::from_secs(30), ..settings };
+    let client = broker.client_config();
+    let start = tokio::spawn(async move { Forwarder::start(&client, waiting, &Metrics::new(), Arc::new(HonestMeter)).await });
+    broker.create_topic(&topic, 3).await?;
+    let forwarder = start.await??;
+    let c = WsClient::connect(&format!("ws://{}/ws", forwarder.local_addr()), false).await?;
+    Reference.produce(broker.clone(), &topic, &ProducePlan::new(10), Metrics::new()).await?;
+    c.wait_until(WAIT, "10 records", |r| r.frames.len() == 10).await?;
+    forwarder.shutdown().await;
+    Ok(())
+}

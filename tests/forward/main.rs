@@ -5,5 +5,6 @@
 
 mod browser;
 mod cdp;
+mod cli;
 mod clients;
 mod support;
