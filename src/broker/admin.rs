@@ -16,12 +16,13 @@ use super::BrokerError;
 
 const POLL: Duration = Duration::from_millis(200);
 
+/// An admin client (a producer handle in librdkafka: it gets the producer's settings).
 fn admin(config: &ClientConfig) -> Result<AdminClient<DefaultClientContext>, BrokerError> {
-    config.create().map_err(|e| BrokerError::kafka("creating admin client", e))
+    super::roles::for_producer(config).create().map_err(|e| BrokerError::kafka("creating admin client", e))
 }
 
 async fn metadata(config: &ClientConfig, topic: Option<&str>, timeout: Duration) -> Result<Metadata, KafkaError> {
-    let config = config.clone();
+    let config = super::roles::for_producer(config);
     let topic = topic.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
         let client: AdminClient<DefaultClientContext> = config.create()?;

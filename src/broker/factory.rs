@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::container::ContainerBroker;
 use super::external::ExternalBroker;
 use super::mock::MockBroker;
+use super::profile::Profile;
 use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind};
 
 /// Brokers in the mock cluster and in the container cluster.
@@ -27,11 +28,14 @@ pub struct ConnectionArgs {
     /// How long the broker may take to answer before the command fails (e.g. 500ms, 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+    /// Client settings for a goal: throughput (librdkafka's batching) or latency (linger.ms=0, no Nagle); -X overrides.
+    #[arg(long, value_enum, default_value_t = Profile::Throughput)]
+    pub profile: Profile,
 }
 
 impl Default for ConnectionArgs {
     fn default() -> Self {
-        Self { bootstrap: None, settings: Vec::new(), connect_timeout: Duration::from_secs(30) }
+        Self { bootstrap: None, settings: Vec::new(), connect_timeout: Duration::from_secs(30), profile: Profile::Throughput }
     }
 }
 
@@ -138,7 +142,8 @@ pub fn resolve(kind: BrokerKind, connection: &ConnectionArgs) -> BrokerKind {
 /// Starts (or connects to) the backend and returns once it answers, within
 /// `connection.connect_timeout`. The `-X` settings go to every client of it.
 pub async fn open(kind: BrokerKind, connection: &ConnectionArgs) -> Result<Box<dyn Broker>, BrokerError> {
-    let settings: BTreeMap<String, String> = connection.settings.iter().cloned().collect();
+    let profile = connection.profile.settings().iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    let settings: BTreeMap<String, String> = profile.chain(connection.settings.iter().cloned()).collect();
     let started: Box<dyn Broker> = match resolve(kind, connection) {
         BrokerKind::External => {
             let bootstrap = connection.bootstrap.as_deref().ok_or_else(|| BrokerError::Config("--broker external needs --bootstrap HOST:PORT".into()))?;

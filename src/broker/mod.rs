@@ -20,6 +20,8 @@ pub mod external;
 pub mod factory;
 pub mod image;
 pub mod mock;
+pub mod profile;
+pub mod roles;
 mod orphans;
 mod ports;
 

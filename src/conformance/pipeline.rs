@@ -28,6 +28,8 @@ pub struct ProducePlan {
     pub twice: RangeSet,
     /// Random bytes instead of text (does not compress).
     pub incompressible: bool,
+    /// Client settings for a goal (the timing scenario uses `Latency`).
+    pub profile: crate::broker::profile::Profile,
 }
 
 impl ProducePlan {
@@ -51,6 +53,7 @@ impl ProducePlan {
             removed: RangeSet::new(),
             twice: RangeSet::new(),
             incompressible: false,
+            profile: Default::default(),
         }
     }
 }

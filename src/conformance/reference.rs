@@ -76,7 +76,14 @@ impl Pipeline for Reference {
         settings.producer_id = format!("scenario-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
         settings.codec = CodecConfig::default().with_policy(plan.policy);
         settings.clock = WallClock::with_offset_ms(plan.clock_offset_ms);
-        let producer = Arc::new(DashProducer::new(&broker.client_config(), settings, metrics)?);
+        let mut client = broker.client_config();
+        for (key, value) in plan.profile.settings() {
+            // -X settings (already in the broker's config) override the profile.
+            if client.get(key).is_none() {
+                client.set(*key, *value);
+            }
+        }
+        let producer = Arc::new(DashProducer::new(&client, settings, metrics)?);
         producer.connect(Duration::from_secs(30)).await?;
         let mut out = ProduceOutcome { producer_id: producer.producer_id().into(), session: producer.session().into(), ..Default::default() };
         let mut traffic = Traffic::new(plan.rate, usize::MAX);

@@ -197,7 +197,7 @@ async fn wait_fully_replicated(broker: &dyn Broker, topic: &str, deadline: Durat
         let config = broker.client_config();
         let t = topic.to_string();
         let full = tokio::task::spawn_blocking(move || {
-            let c: rdkafka::consumer::BaseConsumer = config.create().ok()?;
+            let c: rdkafka::consumer::BaseConsumer = crate::broker::roles::for_consumer(&config).create().ok()?;
             let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&t), Duration::from_secs(5)).ok()?;
             let topic = md.topics().iter().find(|x| x.name() == t)?;
             Some(topic.partitions().iter().all(|p| p.leader() >= 0 && p.isr().len() == p.replicas().len()))
@@ -218,7 +218,7 @@ async fn leader_of(broker: &dyn Broker, topic: &str) -> Result<i32, BrokerError>
     let config = broker.client_config();
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || -> Result<i32, BrokerError> {
-        let c: rdkafka::consumer::BaseConsumer = config.create().map_err(|e| BrokerError::kafka("metadata client", e))?;
+        let c: rdkafka::consumer::BaseConsumer = crate::broker::roles::for_consumer(&config).create().map_err(|e| BrokerError::kafka("metadata client", e))?;
         let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(&topic), Duration::from_secs(10)).map_err(|e| BrokerError::kafka("metadata", e))?;
         md.topics()
             .iter()

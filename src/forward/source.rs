@@ -30,7 +30,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
 /// topic that does not exist yet is waited for up to `wait` (0: fail at once);
 /// once it appears it is read from its start, since all it holds is new.
 pub async fn assign_at_end(client: &ClientConfig, topic: &str, wait: Duration) -> Result<StreamConsumer, ForwardError> {
-    let mut cfg = client.clone();
+    let mut cfg = crate::broker::roles::for_consumer(client);
     cfg.set("group.id", format!("dashstream-forward-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
     cfg.set("enable.auto.commit", "false");
     cfg.set("enable.auto.offset.store", "false");

@@ -115,7 +115,7 @@ pub struct DashConsumer {
 impl DashConsumer {
     /// Subscribes to `settings.topic` from the earliest offset of a new group.
     pub fn new(client: &ClientConfig, settings: ConsumerSettings, metrics: Metrics) -> Result<Self, PipelineError> {
-        let mut cfg = client.clone();
+        let mut cfg = crate::broker::roles::for_consumer(client);
         cfg.set("group.id", &settings.group);
         cfg.set("enable.auto.offset.store", "false");
         cfg.set("enable.auto.commit", if settings.auto_commit { "true" } else { "false" });
@@ -127,7 +127,7 @@ impl DashConsumer {
         set_default(&mut cfg, "fetch.error.backoff.ms", "50");
         let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
         consumer.subscribe(&[&settings.topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
-        let mut pcfg = client.clone();
+        let mut pcfg = crate::broker::roles::for_producer(client);
         // Dead letters are the last copy of a record: always fully acknowledged.
         pcfg.set("acks", "all");
         pcfg.set("enable.idempotence", "true");

@@ -110,7 +110,7 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 impl DashProducer {
     /// A producer for `settings.topic`; `client` carries bootstrap servers and pass-through settings.
     pub fn new(client: &ClientConfig, settings: ProducerSettings, metrics: Metrics) -> Result<Self, PipelineError> {
-        let mut cfg = client.clone();
+        let mut cfg = crate::broker::roles::for_producer(client);
         set_default(&mut cfg, "acks", "all");
         // Idempotence needs acks=all; someone who asked for less gets what they asked for.
         let acks_all = matches!(cfg.get("acks"), Some("all") | Some("-1"));

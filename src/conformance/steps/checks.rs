@@ -228,9 +228,7 @@ async fn metrics_received(w: &mut DashWorld, n: u64) -> anyhow::Result<()> {
 async fn dlq_records(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
     let r = &w.consumed().report;
     ensure(r.dlq == n as u64, || format!("the consumer dead-lettered {} records, expected {n}", r.dlq))?;
-    let c: StreamConsumer = w
-        .broker()
-        .client_config()
+    let c: StreamConsumer = crate::broker::roles::for_consumer(&w.broker().client_config())
         .set("group.id", format!("{}-dlq-reader", w.group))
         .set("auto.offset.reset", "earliest")
         .create()?;

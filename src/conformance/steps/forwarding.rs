@@ -89,9 +89,7 @@ async fn reconnects(w: &mut DashWorld, name: String) -> anyhow::Result<()> {
 /// Every record value on the topic, read by a plain consumer (the witness):
 /// every partition from its start to its end as the broker reports it.
 async fn topic_records(w: &DashWorld) -> anyhow::Result<Vec<Vec<u8>>> {
-    let c: StreamConsumer = w
-        .broker()
-        .client_config()
+    let c: StreamConsumer = crate::broker::roles::for_consumer(&w.broker().client_config())
         .set("group.id", format!("witness-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))
         .set("enable.auto.commit", "false")
         .create()?;

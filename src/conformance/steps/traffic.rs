@@ -68,6 +68,13 @@ async fn sends_paced(w: &mut DashWorld, n: u64, size: usize, rate: u64) -> anyho
     produce(w, ProducePlan { size, rate: rate as f64, ..ProducePlan::new(n) }).await
 }
 
+#[when(expr = "a producer with the latency profile sends {int} messages of {int} bytes at {int} per second")]
+async fn sends_paced_for_latency(w: &mut DashWorld, n: u64, size: usize, rate: u64) -> anyhow::Result<()> {
+    let profile = crate::broker::profile::Profile::Latency;
+    w.notes.push(format!("producer profile: latency ({:?})", profile.settings()));
+    produce(w, ProducePlan { size, rate: rate as f64, profile, ..ProducePlan::new(n) }).await
+}
+
 #[when(expr = "a producer sends {int} messages but messages {int} to {int} and {int} are removed on the way")]
 async fn sends_with_gaps(w: &mut DashWorld, n: u64, from: u64, to: u64, single: u64) -> anyhow::Result<()> {
     let mut plan = ProducePlan::new(n);
@@ -91,7 +98,7 @@ async fn sends_twice(w: &mut DashWorld, n: u64, from: u64, to: u64) -> anyhow::R
 }
 
 fn plain_producer(w: &DashWorld) -> anyhow::Result<FutureProducer> {
-    Ok(w.broker().client_config().create()?)
+    Ok(crate::broker::roles::for_producer(&w.broker().client_config()).create()?)
 }
 
 async fn write(p: &FutureProducer, topic: &str, bytes: &[u8]) -> anyhow::Result<(i32, i64)> {
