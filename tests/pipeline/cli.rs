@@ -24,8 +24,22 @@ fn verify_on_the_embedded_broker_prints_the_verdict_and_exits_0() {
 }
 
 #[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let topic = format!("no-such-topic-{}", std::process::id());
+    let out = Command::new(env!("CARGO_BIN_EXE_dashstream"))
+        .args(["forward", "--broker", "mock", "--topic", &topic, "--metrics-addr", "off", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("mock kafka cluster started") && err.contains("does not exist"), "{err}");
+    assert!(!err.contains('\u{1b}'), "ANSI escape codes in piped stderr: {err:?}");
+}
+
+#[test]
 fn every_command_has_help() {
-    for cmd in ["encode", "decode", "produce", "consume", "verify", "aggregate"] {
+    for cmd in ["encode", "decode", "produce", "consume", "verify", "aggregate", "forward", "check", "chaos"] {
         let out = dashstream(&[cmd, "--help"]);
         assert!(out.status.success(), "{cmd}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{cmd}");
