@@ -13,14 +13,7 @@ use crate::pipeline::consumer::dlq_headers;
 
 use super::traffic::POISON;
 use crate::conformance::world::DashWorld;
-
-fn ensure(cond: bool, msg: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if cond {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(msg()))
-    }
-}
+use super::ensure;
 
 #[then(expr = "{int} messages are received")]
 fn received(w: &mut DashWorld, n: u64) -> anyhow::Result<()> {

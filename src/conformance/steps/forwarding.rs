@@ -11,20 +11,13 @@ use rdkafka::Message;
 use crate::codec::{CodecConfig, Decoder};
 use crate::conformance::live::{Received, WsClient};
 use crate::conformance::world::DashWorld;
+use super::ensure;
 use crate::forward::queue::Limits;
 use crate::forward::{ForwardSettings, Forwarder};
 use crate::pipeline::rangeset::RangeSet;
 
 /// How long a client may take to receive what a scenario sent.
 const DELIVERY: Duration = Duration::from_secs(60);
-
-fn ensure(cond: bool, msg: impl FnOnce() -> String) -> anyhow::Result<()> {
-    if cond {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(msg()))
-    }
-}
 
 #[given(expr = "a fresh topic with a forwarder keeping {int} records per client and {int} for replay")]
 async fn forwarder(w: &mut DashWorld, queue: usize, replay: usize) -> anyhow::Result<()> {

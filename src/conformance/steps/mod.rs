@@ -7,3 +7,12 @@ pub mod faults;
 pub mod forwarding;
 pub mod hygiene;
 pub mod traffic;
+
+/// `Ok` when `cond` holds, else the error `msg` builds: how every check fails.
+pub(crate) fn ensure(cond: bool, msg: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(msg()))
+    }
+}
