@@ -21,6 +21,7 @@ use super::loss::{LossDetector, Seen, StreamKey};
 use super::metrics::Metrics;
 use super::set_default;
 use super::ratelimit::RateLimitedLog;
+use super::deferred::{CopyFailed, Deferred, Settled, MAX_IN_FLIGHT};
 use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
@@ -110,6 +111,8 @@ pub struct DashConsumer {
     settings: ConsumerSettings,
     report: ConsumeReport,
     last_tick: Instant,
+    /// Offsets waiting behind dead-letter copies in flight.
+    deferred: Deferred,
 }
 
 impl DashConsumer {
@@ -143,12 +146,15 @@ impl DashConsumer {
             settings,
             report: ConsumeReport::default(),
             last_tick: Instant::now(),
+            deferred: Deferred::default(),
         })
     }
 
     /// The next record, processed; `None` if none arrived within `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> Result<Option<Event>, PipelineError> {
         self.tick();
+        let settled = self.deferred.settle();
+        self.apply(settled)?;
         let consumer = self.consumer.clone();
         let msg = match tokio::time::timeout(timeout, consumer.recv()).await {
             Err(_) => return Ok(None),
@@ -170,6 +176,10 @@ impl DashConsumer {
                 self.report.decode_failures.entry(kind.as_str().to_string()).and_modify(|n| *n += 1).or_insert(1);
                 self.metrics.decode_failures.with_label_values(&[kind.as_str()]).inc();
                 self.log.warn(kind.as_str(), || format!("undecodable record {topic}/{partition}@{offset} sent to {}: {err}", self.settings.dlq_topic));
+                if self.deferred.in_flight() >= MAX_IN_FLIGHT {
+                    let settled = self.deferred.settle_oldest().await;
+                    self.apply(settled)?;
+                }
                 let headers = OwnedHeaders::new()
                     .insert(Header { key: dlq_headers::TOPIC, value: Some(topic.as_str()) })
                     .insert(Header { key: dlq_headers::PARTITION, value: Some(&partition.to_string()) })
@@ -180,22 +190,47 @@ impl DashConsumer {
                 if let Some(k) = msg.key() {
                     record = record.key(k);
                 }
-                self.dlq
-                    .send(record, Duration::from_secs(30))
-                    .await
+                // Sent, not awaited: the offset waits behind the copy's acknowledgement (see `deferred`).
+                let copy = self
+                    .dlq
+                    .send_result(record)
                     .map_err(|(e, _)| PipelineError::kafka(format!("copying {topic}/{partition}@{offset} to the dead-letter topic"), e))?;
-                self.report.dlq += 1;
-                self.metrics.dlq.inc();
+                self.deferred.dead_lettered(partition, offset, copy);
                 Event::DeadLettered { kind, partition, offset }
             }
         };
-        // Processed: only now may the offset be committed. If the partition was
-        // taken away meanwhile (a rebalance), the offset cannot be stored: its
-        // new owner reads the record again, a duplicate and never a loss.
-        if let Err(e) = self.consumer.store_offset_from_message(&msg) {
+        // Processed: only now may the offset be stored, and only once every
+        // record before it in its partition is (a dead-lettered one counts once
+        // its copy is acknowledged). If the partition was taken away meanwhile
+        // (a rebalance), the offset cannot be stored: its new owner reads the
+        // record again, a duplicate and never a loss.
+        if matches!(event, Event::Message { .. }) && self.deferred.processed(partition, offset) {
+            self.store(partition, offset);
+        }
+        let settled = self.deferred.settle();
+        self.apply(settled)?;
+        Ok(Some(event))
+    }
+
+    fn store(&self, partition: i32, offset: i64) {
+        if let Err(e) = self.consumer.store_offset(&self.settings.topic, partition, offset) {
+            let topic = &self.settings.topic;
             self.log.warn("store-offset", || format!("offset {topic}/{partition}@{offset} not stored, it will be read again: {e}"));
         }
-        Ok(Some(event))
+    }
+
+    /// Stores what became storable and counts the acknowledged dead-letter copies.
+    fn apply(&mut self, settled: Result<Settled, CopyFailed>) -> Result<(), PipelineError> {
+        let settled = settled.map_err(|f| {
+            let topic = &self.settings.topic;
+            PipelineError::kafka(format!("copying {topic}/{}@{} to the dead-letter topic", f.partition, f.offset), f.error)
+        })?;
+        for (partition, offset) in settled.store {
+            self.store(partition, offset);
+        }
+        self.report.dlq += settled.copies_acked;
+        self.metrics.dlq.inc_by(settled.copies_acked);
+        Ok(())
     }
 
     fn accept(&mut self, envelope: Envelope, format: FrameFormat, partition: i32, offset: i64) -> Event {
@@ -305,6 +340,8 @@ impl DashConsumer {
 
     /// Drained: every open hole is lost now. Commits stored offsets and returns the final counts.
     pub async fn finish(mut self) -> Result<ConsumeReport, PipelineError> {
+        let settled = self.deferred.settle_all().await;
+        self.apply(settled)?;
         let lost = self.detector.drain();
         self.count_lost(lost);
         self.commit().await?;

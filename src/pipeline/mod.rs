@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod consumer;
+pub mod deferred;
 pub mod idempotence;
 pub mod latency;
 pub mod loss;

@@ -86,3 +86,46 @@ async fn poison_records_land_in_the_dlq_with_their_origin_and_the_consumer_keeps
     }
     Ok(())
 }
+
+/// Dead-letter copies are sent without waiting for each acknowledgement, yet
+/// the committed offset never passes one that is not stored: after `finish`
+/// every copy is in the dead-letter topic and the offset is at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_poison_records_are_copied_in_flight_and_committed_only_when_stored() -> anyhow::Result<()> {
+    logs();
+    let broker = MockBroker::start(1)?;
+    let topic = unique("dlq-many");
+    broker.create_topic(&topic, 1).await?;
+    broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    let plain: FutureProducer = broker.client_config().set("linger.ms", "5").create()?;
+    let mut enc = Encoder::new(CodecConfig::default());
+    let n = 2000u64;
+    let mut sends = Vec::new();
+    for seq in 1..=n {
+        let good = sample::node_finished(sample::header("p", "s", seq, 1), "n", 5);
+        for payload in [enc.encode(&good)?.bytes, format!("poison {seq}").into_bytes()] {
+            sends.push(plain.send_result(FutureRecord::<(), _>::to(&topic).payload(&payload)).map_err(|(e, _)| e)?);
+        }
+    }
+    for s in sends {
+        s.await?.map_err(|(e, _)| e)?;
+    }
+    let group = unique("g");
+    let mut c = DashConsumer::new(&broker.client_config(), ConsumerSettings::new(&topic, &group), Metrics::new())?;
+    let started = Instant::now();
+    while c.report().received < 2 * n && started.elapsed() < Duration::from_secs(60) {
+        c.next(Duration::from_millis(200)).await?;
+    }
+    let report = c.finish().await?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("dlq-many: {} records ({} dead-lettered) in {secs:.2} s: {:.0} records/s", report.received, report.dlq, report.received as f64 / secs);
+    assert_eq!((report.received, report.decoded, report.dlq), (2 * n, n, n));
+    let reader: StreamConsumer = broker.client_config().set("group.id", &group).create()?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition(&topic, 0);
+    let committed = reader.committed_offsets(tpl, Duration::from_secs(10))?;
+    assert_eq!(committed.find_partition(&topic, 0).map(|p| p.offset()), Some(rdkafka::Offset::Offset(2 * n as i64)));
+    let (_, dlq_end) = reader.fetch_watermarks(&format!("{topic}.dlq"), 0, Duration::from_secs(10))?;
+    assert_eq!(dlq_end, n as i64, "every copy stored");
+    Ok(())
+}
