@@ -1,7 +1,8 @@
 // The live view's browser side: connects to the forwarder's WebSocket at /ws,
 // hands every binary message (one Kafka record value) and text notice to
 // LiveStats (src/stats.js), and redraws the page at most 10 times a second.
-// Tests read window.dashstream.stats and window.dashstream.paused.
+// Tests read window.dashstream.stats and window.dashstream.paused, and may
+// drop the connection with window.dashstream.disconnect() (the page reconnects).
 
 import { LiveStats } from './stats.js';
 
@@ -10,7 +11,7 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 
 const live = new LiveStats();
-const api = { stats: live.stats, paused: false, live, latency: () => live.latency() };
+const api = { stats: live.stats, paused: false, live, latency: () => live.latency(), disconnect: () => {} };
 window.dashstream = api;
 
 const $ = (id) => document.getElementById(id);
@@ -32,12 +33,31 @@ const short = (s, n = 12) => (s.length > n ? `${s.slice(0, n)}…` : s);
 const connection = { state: 'connecting', detail: '', retryAt: 0 };
 let backoff = BACKOFF_MIN_MS;
 let firstConnect = true;
+// The forwarder index of the next record (hello's `next`, one per frame, a gap
+// notice's `missed`): a reconnect resumes there with ?from=, so the forwarder
+// replays what it still holds and names in a gap notice what it does not.
+let position = null;
+
+function track(data) {
+  if (typeof data !== 'string') {
+    if (position !== null) position += 1;
+    return;
+  }
+  try {
+    const notice = JSON.parse(data);
+    if (notice.type === 'hello' && Number.isSafeInteger(notice.next)) position = notice.next;
+    if (notice.type === 'gap' && position !== null && Number.isSafeInteger(notice.missed)) position += notice.missed;
+  } catch {
+    // Not JSON: the stats module shows it as an unknown notice.
+  }
+}
 
 function wsUrl() {
   const last = new URLSearchParams(location.search).get('last');
   // Replay is asked for on the first connection only: asking again on every
   // reconnect would deliver the same records twice and count them as duplicates.
-  const query = firstConnect && last !== null && /^\d+$/.test(last) ? `?last=${last}` : '';
+  const replay = firstConnect && last !== null && /^\d+$/.test(last) ? `?last=${last}` : '';
+  const query = position !== null ? `?from=${position}` : replay;
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${query}`;
 }
 
@@ -52,6 +72,7 @@ function connect() {
     return;
   }
   firstConnect = false;
+  api.disconnect = () => socket.close();
   socket.binaryType = 'arraybuffer';
   socket.onopen = () => {
     live.stats.connected = true;
@@ -60,6 +81,7 @@ function connect() {
     backoff = BACKOFF_MIN_MS;
   };
   socket.onmessage = (event) => {
+    track(event.data);
     if (typeof event.data === 'string') live.notice(event.data);
     else live.frame(new Uint8Array(event.data));
   };
