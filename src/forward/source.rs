@@ -25,6 +25,8 @@ use crate::pipeline::loss::StreamKey;
 use crate::pipeline::ratelimit::RateLimitedLog;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(15);
+/// Records broadcast before the reading loop yields to the client writers.
+const YIELD_EVERY: u32 = 32;
 
 /// A consumer assigned to every partition of `topic` at its current end. A
 /// topic that does not exist yet is waited for up to `wait` (0: fail at once);
@@ -94,7 +96,15 @@ impl Source {
         let mut sessions = Sessions::default();
         let log = RateLimitedLog::default();
         let mut summary = tokio::time::interval_at(tokio::time::Instant::now() + self.settings.summary_every, self.settings.summary_every);
+        let mut since_yield = 0u32;
         loop {
+            // librdkafka hands over a whole fetch at once: let the client writers
+            // run between records of a burst instead of after it.
+            since_yield += 1;
+            if since_yield >= YIELD_EVERY {
+                since_yield = 0;
+                tokio::task::yield_now().await;
+            }
             tokio::select! {
                 _ = stopped.changed() => break,
                 _ = summary.tick() => tracing::info!("{}", self.stats.take_window().line()),
