@@ -110,6 +110,8 @@ struct Window {
 pub struct ForwardStats {
     totals: Mutex<ForwardTotals>,
     window: Mutex<Window>,
+    /// Woken whenever the totals change (see [`ForwardStats::wait_until`]).
+    changed: tokio::sync::Notify,
 }
 
 /// One summary window, taken (and reset) every `--summary-every`.
@@ -128,6 +130,24 @@ impl ForwardStats {
 
     pub fn record_undecodable(&self) {
         self.totals.lock().unwrap_or_else(|p| p.into_inner()).undecodable += 1;
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until `cond` holds on the totals; after `deadline`, the totals as they are, as the error.
+    pub async fn wait_until(&self, deadline: Duration, cond: impl Fn(&ForwardTotals) -> bool) -> Result<ForwardTotals, ForwardTotals> {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                let now = self.totals();
+                if cond(&now) {
+                    return now;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(deadline, wait).await.map_err(|_| self.totals())
     }
 
     /// One forwarded record and what its latency was reported as.
@@ -148,6 +168,8 @@ impl ForwardStats {
                 w.skewed += 1;
             }
         }
+        drop((t, w));
+        self.changed.notify_waiters();
     }
 
     /// Time from a record's arrival from Kafka to its frame written to one client.

@@ -146,6 +146,11 @@ impl Forwarder {
         self.stats.totals()
     }
 
+    /// Waits until `cond` holds on the totals (no polling); after `deadline`, the totals as the error.
+    pub async fn wait_until(&self, deadline: Duration, cond: impl Fn(&latency::ForwardTotals) -> bool) -> Result<latency::ForwardTotals, latency::ForwardTotals> {
+        self.stats.wait_until(deadline, cond).await
+    }
+
     pub fn clients_connected(&self) -> usize {
         self.hub.clients_connected()
     }

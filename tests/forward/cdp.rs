@@ -111,6 +111,8 @@ impl Browser {
     }
 
     /// Polls `expr` until `cond` holds on its value, or fails after `deadline` with the last value.
+    /// The page is another process that sends no events for its counters, so
+    /// this is a poll (every 100 ms) of a condition under a deadline.
     pub async fn wait_for(&mut self, page: &Page, expr: &str, deadline: Duration, cond: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
         let end = tokio::time::Instant::now() + deadline;
         loop {

@@ -82,12 +82,7 @@ async fn undecodable_records_are_counted_and_not_forwarded() -> anyhow::Result<(
     }
     rig.produce(20, 0).await?;
     c.wait_until(WAIT, "20 frames", |r| r.frames.len() == 20).await?;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while rig.forwarder.totals().undecodable < 3 {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "undecodable: {:?}", rig.forwarder.totals());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let t = rig.forwarder.totals();
+    let t = rig.forwarder.wait_until(WAIT, |t| t.undecodable >= 3).await.map_err(|t| anyhow::anyhow!("undecodable: {t:?}"))?;
     assert_eq!((t.records, t.forwarded, t.undecodable), (23, 20, 3));
     assert!(rig.metrics.render().contains("dashstream_forward_dropped_total{reason=\"undecodable\"} 3"));
     Ok(())

@@ -221,11 +221,9 @@ fn planned_sequences(w: &DashWorld) -> BySession {
 async fn forwarded_all(w: &mut DashWorld) -> anyhow::Result<()> {
     let planned = w.planned_records();
     let f = w.live.forwarder()?;
-    let deadline = tokio::time::Instant::now() + DELIVERY;
-    while f.totals().forwarded < planned {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the forwarder forwarded {} of {planned} records in {DELIVERY:?}", f.totals().forwarded);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    f.wait_until(DELIVERY, |t| t.forwarded >= planned)
+        .await
+        .map_err(|t| anyhow::anyhow!("the forwarder forwarded {} of {planned} records in {DELIVERY:?}", t.forwarded))?;
     Ok(())
 }
 
