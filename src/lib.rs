@@ -21,6 +21,7 @@
 //!   reports) that `dashstream check` and `cargo test` run on `features/`.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod bench;
 pub mod broker;
 pub mod codec;
 pub mod conformance;

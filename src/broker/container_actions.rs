@@ -184,24 +184,8 @@ impl ContainerBroker {
 
     /// Runs a command as root inside a broker's container; returns (exit code, output).
     async fn exec_root(&self, node: &Node, cmd: Vec<String>) -> Result<(i64, String), BrokerError> {
-        use futures::StreamExt;
-        use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
-        let exec = self
-            .docker
-            .create_exec(
-                &node.container_id,
-                CreateExecOptions { cmd: Some(cmd), user: Some("root".to_string()), attach_stdout: Some(true), attach_stderr: Some(true), ..Default::default() },
-            )
-            .await
-            .map_err(docker_err)?;
-        let mut text = String::new();
-        if let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&exec.id, None).await.map_err(docker_err)? {
-            while let Some(Ok(chunk)) = output.next().await {
-                text.push_str(&chunk.to_string());
-            }
-        }
-        let code = self.docker.inspect_exec(&exec.id).await.map_err(docker_err)?.exit_code.unwrap_or(-1);
-        Ok((code, text))
+        let out = self.exec_as(node, Some("root"), cmd).await?;
+        Ok((out.code, out.combined()))
     }
 }
 

@@ -15,6 +15,7 @@ mod action;
 pub mod admin;
 pub mod container;
 mod container_actions;
+pub mod container_exec;
 mod error;
 pub mod external;
 pub mod factory;

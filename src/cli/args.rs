@@ -9,6 +9,7 @@ use clap::Args;
 use dashstream::broker::factory;
 use dashstream::codec::{CodecConfig, CompressionPolicy};
 use dashstream::pipeline::metrics::Metrics;
+use dashstream::pipeline::producer::BatchCompression;
 
 /// `--metrics-addr`, for the commands that talk to Kafka.
 #[derive(Debug, Clone, Args)]
@@ -74,10 +75,24 @@ pub struct SendArgs {
     /// Shift this producer's clock (created_at) by this many milliseconds.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     pub clock_offset_ms: i64,
+    /// Kafka's batch compression (compression.type), on top of or instead of --compress.
+    #[arg(long, value_enum, default_value_t = BatchCompression::None)]
+    pub batch_compress: BatchCompression,
+    /// Sends awaiting the broker's answer at once, at most (the producer's send window).
+    #[arg(long, default_value_t = dashstream::pipeline::traffic::DEFAULT_IN_FLIGHT, value_parser = in_flight_window)]
+    pub in_flight: usize,
 }
 
 impl SendArgs {
     pub fn codec(&self) -> CodecConfig {
         CodecConfig::default().with_policy(self.compress)
+    }
+}
+
+/// `--in-flight`: 1 to 100,000 (librdkafka queues at most 100,000 messages by default).
+fn in_flight_window(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number from 1 to 100000")),
     }
 }

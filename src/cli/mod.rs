@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod args;
+mod bench;
 mod chaos;
 mod check;
 mod consume;
@@ -46,6 +47,8 @@ enum Command {
     Chaos(chaos::ChaosArgs),
     /// Forward a topic to WebSocket clients (binary frames, byte for byte) and serve the browser view.
     Forward(forward::ForwardArgs),
+    /// Measure dashstream beside Kafka's own tools on one Kafka container (exit 1 if a bar is missed).
+    Bench(bench::BenchArgs),
 }
 
 /// Exit status for a frame or input that could not be decoded.
@@ -65,6 +68,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => block_on(check::check(args)),
         Command::Chaos(args) => block_on(chaos::chaos(args)),
         Command::Forward(args) => block_on(forward::forward(args)),
+        Command::Bench(args) => block_on(bench::bench(args)),
     };
     match result {
         Ok(code) => code,

@@ -33,9 +33,6 @@ pub struct ProduceArgs {
     metrics: MetricsArgs,
 }
 
-/// Sends handed to librdkafka at once, at most.
-const IN_FLIGHT: usize = 256;
-
 /// What the sends came to.
 #[derive(Default)]
 struct Tally {
@@ -77,6 +74,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     broker.create_topic(&args.topic, 3).await?;
     let mut settings = ProducerSettings::new(&args.topic);
     settings.codec = args.send.codec();
+    settings.batch_compression = args.send.batch_compress;
     settings.clock = WallClock::with_offset_ms(args.send.clock_offset_ms);
     if let Some(id) = args.producer_id {
         settings.producer_id = id;
@@ -84,7 +82,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let producer = Arc::new(DashProducer::new(&broker.client_config(), settings, served.metrics.clone())?);
     let mut progress = Progress::new();
     let mut tally = Tally::default();
-    let mut traffic = Traffic::new(args.send.rate, IN_FLIGHT);
+    let mut traffic = Traffic::new(args.send.rate, args.send.in_flight);
     for i in 0..args.count {
         let intended = traffic.next_slot(&mut |s| tally.add(s)).await;
         let env = producer.stamp(payload(i, args.send.size), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));

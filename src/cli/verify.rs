@@ -35,7 +35,9 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         size: args.send.size,
         clock_offset_ms: args.send.clock_offset_ms,
         codec: args.send.codec(),
+        batch_compression: args.send.batch_compress,
         rate: args.send.rate,
+        in_flight: args.send.in_flight,
         connect_timeout: args.broker.connection.connect_timeout,
         ..VerifyOptions::default()
     };

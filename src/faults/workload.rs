@@ -132,7 +132,7 @@ pub(super) async fn consume(
             }
             // Caught up means at the end of the log (duplicates written during
             // the fault included), committed: lag zero, or the deadline.
-            commit(&consumer, &ledger).await;
+            commit(&mut consumer, &ledger).await;
             if consumer.update_lag().await.is_ok_and(|lag| lag.values().all(|l| *l == 0)) || stop_deadline(&mut stopped_at) {
                 break;
             }
@@ -141,7 +141,7 @@ pub(super) async fn consume(
             since_commit += record(&ledger, vec![event]);
             if since_commit >= 100 {
                 since_commit = 0;
-                commit(&consumer, &ledger).await;
+                commit(&mut consumer, &ledger).await;
             }
         }
     }
@@ -153,7 +153,7 @@ pub(super) async fn consume(
 /// Commits what was processed. A commit that fails during a fault is not the
 /// end of the consumer: it is counted, and the next commit covers the same
 /// records (whatever is read again shows as duplicates, never as loss).
-async fn commit(consumer: &DashConsumer, ledger: &Mutex<Ledger>) {
+async fn commit(consumer: &mut DashConsumer, ledger: &Mutex<Ledger>) {
     if let Err(e) = consumer.commit().await {
         let mut l = lock(ledger);
         l.commit_failures += 1;

@@ -7,6 +7,8 @@
 //! [`DashConsumer::finish`] commits the rest. Nothing is dropped silently.
 
 use std::collections::BTreeMap;
+
+use futures::FutureExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,7 @@ use super::metrics::Metrics;
 use super::set_default;
 use super::ratelimit::RateLimitedLog;
 use super::deferred::{CopyFailed, Deferred, Settled, MAX_IN_FLIGHT};
+use super::offsets::PendingOffsets;
 use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
@@ -113,6 +116,11 @@ pub struct DashConsumer {
     last_tick: Instant,
     /// Offsets waiting behind dead-letter copies in flight.
     deferred: Deferred,
+    /// Processed offsets not handed to librdkafka yet (see `offsets`).
+    pending: PendingOffsets,
+    /// The per-record counters, resolved once (a label lookup per record costs).
+    received: prometheus::IntCounter,
+    decoded_by_format: [prometheus::IntCounter; 4],
 }
 
 impl DashConsumer {
@@ -141,12 +149,15 @@ impl DashConsumer {
             decoder: Decoder::new(settings.codec.clone()),
             detector: LossDetector::new(settings.grace),
             latency: LatencyStats::default(),
-            metrics,
             log: RateLimitedLog::default(),
-            settings,
             report: ConsumeReport::default(),
             last_tick: Instant::now(),
             deferred: Deferred::default(),
+            pending: PendingOffsets::default(),
+            received: metrics.received.with_label_values(&[&settings.topic]),
+            decoded_by_format: FrameFormat::ALL.map(|f| metrics.decoded.with_label_values(&[f.as_str()])),
+            metrics,
+            settings,
         })
     }
 
@@ -156,22 +167,29 @@ impl DashConsumer {
         let settled = self.deferred.settle();
         self.apply(settled)?;
         let consumer = self.consumer.clone();
-        let msg = match tokio::time::timeout(timeout, consumer.recv()).await {
-            Err(_) => return Ok(None),
-            Ok(Err(e)) => {
+        // A record already waiting is taken without arming a timer.
+        let received = match consumer.recv().now_or_never() {
+            Some(r) => r,
+            None => match tokio::time::timeout(timeout, consumer.recv()).await {
+                Err(_) => return Ok(None),
+                Ok(r) => r,
+            },
+        };
+        let msg = match received {
+            Err(e) => {
                 self.log.warn("consumer-error", || format!("consumer error (retrying): {e}"));
                 return Ok(None);
             }
-            Ok(Ok(m)) => m,
+            Ok(m) => m,
         };
         let (partition, offset) = (msg.partition(), msg.offset());
-        let topic = msg.topic().to_string();
         self.report.received += 1;
-        self.metrics.received.with_label_values(&[&topic]).inc();
+        self.received.inc();
         let payload = msg.payload().unwrap_or_default();
         let event = match self.decoder.decode(payload) {
             Ok(decoded) => self.accept(decoded.message, decoded.format, partition, offset),
             Err(err) => {
+                let topic = msg.topic().to_string();
                 let kind = err.kind();
                 self.report.decode_failures.entry(kind.as_str().to_string()).and_modify(|n| *n += 1).or_insert(1);
                 self.metrics.decode_failures.with_label_values(&[kind.as_str()]).inc();
@@ -205,17 +223,22 @@ impl DashConsumer {
         // (a rebalance), the offset cannot be stored: its new owner reads the
         // record again, a duplicate and never a loss.
         if matches!(event, Event::Message { .. }) && self.deferred.processed(partition, offset) {
-            self.store(partition, offset);
+            self.pending.processed(partition, offset);
         }
         let settled = self.deferred.settle();
         self.apply(settled)?;
+        let due = self.pending.due();
+        self.store(due);
         Ok(Some(event))
     }
 
-    fn store(&self, partition: i32, offset: i64) {
-        if let Err(e) = self.consumer.store_offset(&self.settings.topic, partition, offset) {
-            let topic = &self.settings.topic;
-            self.log.warn("store-offset", || format!("offset {topic}/{partition}@{offset} not stored, it will be read again: {e}"));
+    /// Hands processed offsets to librdkafka, which commits them.
+    fn store(&self, offsets: Vec<(i32, i64)>) {
+        for (partition, offset) in offsets {
+            if let Err(e) = self.consumer.store_offset(&self.settings.topic, partition, offset) {
+                let topic = &self.settings.topic;
+                self.log.warn("store-offset", || format!("offset {topic}/{partition}@{offset} not stored, it will be read again: {e}"));
+            }
         }
     }
 
@@ -226,7 +249,7 @@ impl DashConsumer {
             PipelineError::kafka(format!("copying {topic}/{}@{} to the dead-letter topic", f.partition, f.offset), f.error)
         })?;
         for (partition, offset) in settled.store {
-            self.store(partition, offset);
+            self.pending.processed(partition, offset);
         }
         self.report.dlq += settled.copies_acked;
         self.metrics.dlq.inc_by(settled.copies_acked);
@@ -236,7 +259,9 @@ impl DashConsumer {
     fn accept(&mut self, envelope: Envelope, format: FrameFormat, partition: i32, offset: i64) -> Event {
         self.report.decoded += 1;
         *self.report.decoded_by_format.entry(format.as_str().to_string()).or_default() += 1;
-        self.metrics.decoded.with_label_values(&[format.as_str()]).inc();
+        if let Some(counter) = FrameFormat::ALL.iter().position(|f| *f == format).map(|i| &self.decoded_by_format[i]) {
+            counter.inc();
+        }
         if format.is_legacy() {
             // Counted by format (metrics, report); not a warning: legacy frames are valid.
             tracing::debug!(%format, "legacy frame decoded");
@@ -338,10 +363,16 @@ impl DashConsumer {
         &self.detector
     }
 
+    /// Waits until every dead-letter copy in flight is acknowledged (or one
+    /// failed) and stores the offsets that were waiting behind them.
+    pub async fn settle_dead_letters(&mut self) -> Result<(), PipelineError> {
+        let settled = self.deferred.settle_all().await;
+        self.apply(settled)
+    }
+
     /// Drained: every open hole is lost now. Commits stored offsets and returns the final counts.
     pub async fn finish(mut self) -> Result<ConsumeReport, PipelineError> {
-        let settled = self.deferred.settle_all().await;
-        self.apply(settled)?;
+        self.settle_dead_letters().await?;
         let lost = self.detector.drain();
         self.count_lost(lost);
         self.commit().await?;
@@ -369,7 +400,9 @@ impl DashConsumer {
 
     /// Commits the offsets stored so far (processed records only) and waits for
     /// the broker's answer, off the async threads.
-    pub async fn commit(&self) -> Result<(), PipelineError> {
+    pub async fn commit(&mut self) -> Result<(), PipelineError> {
+        let everything = self.pending.take();
+        self.store(everything);
         let consumer = self.consumer.clone();
         let result = tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
             .await

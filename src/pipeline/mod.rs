@@ -11,6 +11,7 @@ pub mod idempotence;
 pub mod latency;
 pub mod loss;
 pub mod metrics;
+pub mod offsets;
 pub mod producer;
 pub mod rangeset;
 pub mod ratelimit;

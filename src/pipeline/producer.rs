@@ -29,6 +29,37 @@ pub struct ProducerSettings {
     pub clock: WallClock,
     /// How long one send may take before it fails (librdkafka `message.timeout.ms`).
     pub delivery_timeout: Duration,
+    /// Kafka's batch compression, on top of (or instead of) the codec's per-message zstd.
+    pub batch_compression: BatchCompression,
+}
+
+/// Kafka's own compression of whole record batches (librdkafka
+/// `compression.type`): the broker stores the batch compressed as sent.
+/// Per-message zstd (the codec) pays off for large messages read one by one
+/// (the browser view decodes each frame alone); batch compression for many
+/// small, similar messages. `bench` measures both on the broker's disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchCompression {
+    #[default]
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl BatchCompression {
+    /// The librdkafka value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Snappy => "snappy",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
 }
 
 impl ProducerSettings {
@@ -39,6 +70,7 @@ impl ProducerSettings {
             codec: CodecConfig::default(),
             clock: WallClock::default(),
             delivery_timeout: Duration::from_secs(30),
+            batch_compression: BatchCompression::None,
         }
     }
 }
@@ -96,12 +128,23 @@ pub struct DashProducer {
     idempotent: bool,
     /// Shares its flag with the client's context.
     watch: IdempotenceWatch,
-    encoder: Mutex<Encoder>,
+    /// One encoder per core, so that sends on different runtime threads
+    /// compress at the same time (each keeps its zstd context).
+    encoders: Vec<Mutex<Encoder>>,
+    next_encoder: AtomicU64,
     settings: ProducerSettings,
     session: String,
     next_sequence: AtomicU64,
     metrics: Metrics,
+    /// The per-message counters, resolved once (a label lookup per message costs).
+    counters: Counters,
     summary: Mutex<CompressionSummary>,
+}
+
+struct Counters {
+    sent: prometheus::IntCounter,
+    raw_bytes: prometheus::IntCounter,
+    wire_bytes: prometheus::IntCounter,
 }
 
 /// How often the compression summary is logged, at most.
@@ -116,6 +159,8 @@ impl DashProducer {
         let acks_all = matches!(cfg.get("acks"), Some("all") | Some("-1"));
         set_default(&mut cfg, "enable.idempotence", if acks_all { "true" } else { "false" });
         set_default(&mut cfg, "linger.ms", "5");
+        // `-X compression.type` wins over the setting, as every `-X` does.
+        set_default(&mut cfg, "compression.type", settings.batch_compression.as_str());
         cfg.set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string());
         let idempotent = cfg.get("enable.idempotence") == Some("true");
         set_default(&mut cfg, "statistics.interval.ms", STATS_INTERVAL_MS);
@@ -128,7 +173,13 @@ impl DashProducer {
             producer,
             idempotent,
             watch,
-            encoder: Mutex::new(Encoder::new(settings.codec.clone())),
+            encoders: (0..std::thread::available_parallelism().map_or(1, |n| n.get())).map(|_| Mutex::new(Encoder::new(settings.codec.clone()))).collect(),
+            next_encoder: AtomicU64::new(0),
+            counters: Counters {
+                sent: metrics.sent.with_label_values(&[&settings.topic]),
+                raw_bytes: metrics.payload_bytes.with_label_values(&["raw"]),
+                wire_bytes: metrics.payload_bytes.with_label_values(&["wire"]),
+            },
             settings,
             session,
             next_sequence: AtomicU64::new(1),
@@ -196,29 +247,34 @@ impl DashProducer {
         }
     }
 
+    /// The work of a send before librdkafka takes over: encode, count the
+    /// bytes. Public so that `benches/producer.rs` can show where time goes.
+    pub fn prepare(&self, envelope: &Envelope) -> Result<crate::codec::EncodedFrame, SendError> {
+        match self.encode(envelope) {
+            Ok(frame) => {
+                self.count_bytes(frame.raw_len, frame.wire_len(), frame.format);
+                Ok(frame)
+            }
+            Err(source) => {
+                let sequence = envelope.header.as_ref().map_or(0, |h| h.sequence);
+                let err = SendError::Encode { sequence, source };
+                self.metrics.send_failures.with_label_values(&[self.settings.topic.as_str(), &err.reason()]).inc();
+                Err(err)
+            }
+        }
+    }
+
     /// Encodes and sends one stamped envelope; resolves when acknowledged (or failed).
     pub async fn send(&self, envelope: &Envelope) -> Result<Ack, SendError> {
         let header = envelope.header.as_ref();
         let sequence = header.map(|h| h.sequence).unwrap_or(0);
         let key = header.map(|h| h.thread_id.clone()).unwrap_or_default();
         let topic = self.settings.topic.as_str();
-        let frame = {
-            let mut enc = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
-            enc.encode(envelope)
-        };
-        let frame = match frame {
-            Ok(f) => f,
-            Err(source) => {
-                let err = SendError::Encode { sequence, source };
-                self.metrics.send_failures.with_label_values(&[topic, &err.reason()]).inc();
-                return Err(err);
-            }
-        };
-        self.count_bytes(frame.raw_len, frame.wire_len(), frame.format);
+        let frame = self.prepare(envelope)?;
         let record = FutureRecord::to(topic).payload(&frame.bytes).key(&key);
         match self.producer.send(record, self.settings.delivery_timeout).await {
             Ok(delivery) => {
-                self.metrics.sent.with_label_values(&[topic]).inc();
+                self.counters.sent.inc();
                 Ok(Ack {
                     sequence,
                     partition: delivery.partition,
@@ -236,9 +292,21 @@ impl DashProducer {
         }
     }
 
+    /// Encodes with a free encoder if there is one, else waits for the next in turn.
+    fn encode(&self, envelope: &Envelope) -> Result<crate::codec::EncodedFrame, EncodeError> {
+        for encoder in &self.encoders {
+            if let Ok(mut enc) = encoder.try_lock() {
+                return enc.encode(envelope);
+            }
+        }
+        let turn = self.next_encoder.fetch_add(1, Ordering::Relaxed) as usize % self.encoders.len();
+        let mut enc = self.encoders[turn].lock().unwrap_or_else(|p| p.into_inner());
+        enc.encode(envelope)
+    }
+
     fn count_bytes(&self, raw: usize, wire: usize, format: FrameFormat) {
-        self.metrics.payload_bytes.with_label_values(&["raw"]).inc_by(raw as u64);
-        self.metrics.payload_bytes.with_label_values(&["wire"]).inc_by(wire as u64);
+        self.counters.raw_bytes.inc_by(raw as u64);
+        self.counters.wire_bytes.inc_by(wire as u64);
         let mut s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
         s.messages += 1;
         s.compressed += u64::from(format == FrameFormat::Zstd);

@@ -27,6 +27,8 @@ pub struct VerifyOptions {
     pub size: usize,
     pub clock_offset_ms: i64,
     pub codec: CodecConfig,
+    /// Kafka's batch compression for the producer.
+    pub batch_compression: super::producer::BatchCompression,
     pub partitions: i32,
     /// Sends in flight at once.
     pub in_flight: usize,
@@ -46,8 +48,9 @@ impl Default for VerifyOptions {
             size: 600,
             clock_offset_ms: 0,
             codec: CodecConfig::default(),
+            batch_compression: super::producer::BatchCompression::None,
             partitions: 3,
-            in_flight: 256,
+            in_flight: super::traffic::DEFAULT_IN_FLIGHT,
             rate: 0.0,
             idle_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(30),
@@ -140,6 +143,7 @@ pub async fn verify(
 
     let mut psettings = ProducerSettings::new(&topic);
     psettings.codec = opts.codec.clone();
+    psettings.batch_compression = opts.batch_compression;
     psettings.clock = WallClock::with_offset_ms(opts.clock_offset_ms);
     let producer = Arc::new(DashProducer::new(&client, psettings, metrics.clone())?);
     let group = format!("verify-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);

@@ -1,0 +1,199 @@
+//! `dashstream bench`: the reference client measured side by side with
+//! Kafka's own tools, on one broker, in one run.
+//!
+//! On the container backend the peers (kafka-producer-perf-test,
+//! kafka-consumer-perf-test, kafka-e2e-latency) run inside the broker's
+//! container through `docker exec`; dashstream runs here, through the mapped
+//! port. Each producer gets a warm-up run that is left out; latency is
+//! recorded in HdrHistograms after a warm-up, with the publish delay beside
+//! it (coordinated omission shows). Every figure is reported with the peer's
+//! and the ratio: a bar is a ratio, never an absolute time.
+
+pub mod compression;
+pub mod dead_letter;
+pub mod hdr;
+pub mod ours;
+pub mod peer;
+pub mod report;
+pub mod svg;
+
+use rdkafka::ClientConfig;
+
+use crate::broker::container::ContainerBroker;
+use crate::broker::profile::Profile;
+use crate::broker::{Broker, BrokerError};
+use crate::codec::{CodecConfig, CompressionPolicy};
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::producer::ProducerSettings;
+use crate::pipeline::PipelineError;
+use report::{BenchReport, ConsumerSection, LatencySection, ProducerSection};
+
+/// Why a bench run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("{tool} exited with code {code}: {output}")]
+    PeerFailed { tool: String, code: i64, output: String },
+    #[error(transparent)]
+    PeerOutput(#[from] peer::PeerParseError),
+}
+
+/// What to measure.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchOptions {
+    /// Records per producer and consumer run.
+    pub records: u64,
+    /// Record size in bytes (protobuf bytes for dashstream, value bytes for the peers).
+    pub size: usize,
+    /// Messages per latency run, at `latency_rate` per second.
+    pub latency_messages: u64,
+    pub latency_rate: f64,
+    /// Good records, and as many poison ones, in the dead-letter run.
+    pub dead_letter_records: u64,
+    /// Records per compression cell, at most (see `compression::records_for`).
+    pub compression_records: u64,
+    /// `-X` settings for dashstream's clients.
+    pub settings: Vec<(String, String)>,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            records: 300_000,
+            size: 600,
+            latency_messages: 1_000,
+            latency_rate: 100.0,
+            dead_letter_records: 5_000,
+            compression_records: 50_000,
+            settings: Vec::new(),
+        }
+    }
+}
+
+/// One bench run against one container broker.
+pub struct Bench<'a> {
+    broker: &'a ContainerBroker,
+    opts: BenchOptions,
+    metrics: Metrics,
+    progress: &'a (dyn Fn(&str) + Sync),
+    run: String,
+}
+
+impl<'a> Bench<'a> {
+    pub fn new(broker: &'a ContainerBroker, opts: BenchOptions, progress: &'a (dyn Fn(&str) + Sync)) -> Self {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_string();
+        Self { broker, opts, metrics: Metrics::new(), progress, run }
+    }
+
+    /// Runs every measurement and returns the report.
+    pub async fn run(&self) -> Result<BenchReport, BenchError> {
+        let producer = self.producers().await?;
+        let consumer = self.consumers(&producer.measured_topic).await?;
+        let latency = self.latencies().await?;
+        (self.progress)("dead-lettering: good records, then as many poison ones");
+        let dlq_topic = self.topic("dlq", 1).await?;
+        self.broker.create_topic(&format!("{dlq_topic}.dlq"), 1).await?;
+        let dead_letter = dead_letter::measure(&self.client(Profile::Throughput), &dlq_topic, self.opts.dead_letter_records, &self.metrics).await?;
+        let compression = self.compression().await?;
+        Ok(BenchReport::new(self.broker.image().to_string(), self.opts.clone(), producer, consumer, latency, dead_letter, compression))
+    }
+
+    /// A new topic of this run.
+    async fn topic(&self, what: &str, partitions: i32) -> Result<String, BenchError> {
+        let name = format!("bench-{}-{what}", self.run);
+        self.broker.create_topic(&name, partitions).await?;
+        Ok(name)
+    }
+
+    /// dashstream's client settings: the broker's, the profile's, then `-X`.
+    fn client(&self, profile: Profile) -> ClientConfig {
+        let mut c = self.broker.client_config();
+        for (k, v) in profile.settings() {
+            c.set(*k, *v);
+        }
+        for (k, v) in &self.opts.settings {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// Runs a Kafka tool in the broker's container; its stdout, or an error with what it printed.
+    async fn tool(&self, cmd: Vec<String>) -> Result<String, BenchError> {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let out = self.broker.exec(1, &args).await?;
+        let tool = cmd[0].rsplit('/').next().unwrap_or_default().trim_end_matches(".sh").to_string();
+        tracing::debug!(%tool, stdout = %out.stdout, stderr = %out.stderr, "peer finished");
+        if out.code != 0 {
+            let tail: String = out.combined().lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+            return Err(BenchError::PeerFailed { tool, code: out.code, output: tail });
+        }
+        Ok(out.stdout)
+    }
+
+    async fn producers(&self) -> Result<ProducerSection, BenchError> {
+        let (records, size) = (self.opts.records, self.opts.size);
+        let warmup = (records / 5).max(1);
+        (self.progress)(&format!("producers: warm-up of {warmup} records each, then {records} of {size} B"));
+        let peer_topic = self.topic("peer-produce", 3).await?;
+        self.tool(peer::producer_perf(&peer_topic, warmup, size, &[])).await?;
+        let peer = peer::parse_producer_perf(&self.tool(peer::producer_perf(&peer_topic, records, size, &[])).await?)?;
+        let client = self.client(Profile::Throughput);
+        let codec = |policy| CodecConfig::default().with_policy(policy);
+        let settings = |topic: &str, policy| ProducerSettings { codec: codec(policy), ..ProducerSettings::new(topic) };
+        let pool = ours::payloads(size, 64);
+        let warm_topic = self.topic("warm-up", 3).await?;
+        ours::produce(&client, settings(&warm_topic, CompressionPolicy::Never), warmup, &pool, &self.metrics).await?;
+        let measured_topic = self.topic("produce-never", 3).await?;
+        let never = ours::produce(&client, settings(&measured_topic, CompressionPolicy::Never), records, &pool, &self.metrics).await?;
+        let auto_topic = self.topic("produce-auto", 3).await?;
+        let auto = ours::produce(&client, settings(&auto_topic, CompressionPolicy::Auto), records, &pool, &self.metrics).await?;
+        Ok(ProducerSection { peer, never, auto, measured_topic })
+    }
+
+    /// Both consumers read the same DashStream topic from the start.
+    async fn consumers(&self, topic: &str) -> Result<ConsumerSection, BenchError> {
+        let records = self.opts.records;
+        (self.progress)(&format!("consumers: {records} records of {topic}"));
+        let group = format!("bench-{}-peer", self.run);
+        let peer = peer::parse_consumer_perf(&self.tool(peer::consumer_perf(topic, records, &group)).await?)?;
+        let ours = ours::consume(&self.client(Profile::Throughput), topic, records, &self.metrics).await?;
+        Ok(ConsumerSection { peer, ours })
+    }
+
+    async fn latencies(&self) -> Result<LatencySection, BenchError> {
+        let (messages, rate, size) = (self.opts.latency_messages, self.opts.latency_rate, self.opts.size);
+        (self.progress)(&format!("latency: {messages} messages, the peer one at a time, dashstream at {rate}/s in both profiles"));
+        let peer_topic = self.topic("peer-e2e", 1).await?;
+        let peer = peer::parse_end_to_end_latency(&self.tool(peer::end_to_end_latency(&peer_topic, messages, size)).await?)?;
+        let topic = self.topic("latency", 1).await?;
+        let latency_profile = ours::latency(&self.client(Profile::Latency), &topic, messages, rate, size, &self.metrics).await?;
+        let topic = self.topic("latency-default", 1).await?;
+        let throughput_profile = ours::latency(&self.client(Profile::Throughput), &topic, messages, rate, size, &self.metrics).await?;
+        Ok(LatencySection { peer, latency_profile, throughput_profile })
+    }
+
+    async fn compression(&self) -> Result<Vec<compression::CompressionCell>, BenchError> {
+        (self.progress)("compression: per-message, batch and both, on the broker's disk");
+        let client = self.client(Profile::Throughput);
+        let mut cells = Vec::new();
+        let mut topics = Vec::new();
+        for size in compression::SIZES {
+            let records = compression::records_for(size, self.opts.compression_records);
+            for mode in compression::Mode::ALL {
+                let topic = self.topic(&format!("zstd-{size}-{}", mode.as_str()), 1).await?;
+                cells.push(compression::produce_cell(&client, &topic, size, mode, records, &self.metrics).await?);
+                topics.push(topic);
+            }
+        }
+        // One call for every topic: each start of the tool costs a JVM.
+        let sizes = self.tool(peer::log_dirs(&topics.join(","))).await?;
+        for (cell, topic) in cells.iter_mut().zip(&topics) {
+            cell.broker_bytes = peer::parse_log_dirs(&sizes, topic)?;
+            cell.broker_bytes_per_record = cell.broker_bytes as f64 / cell.records.max(1) as f64;
+        }
+        Ok(cells)
+    }
+}

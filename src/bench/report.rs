@@ -1,0 +1,179 @@
+//! What `bench` found: every figure beside its peer's, the ratios against the
+//! bars of issue 12, as JSON and as a table.
+
+use serde::Serialize;
+
+use super::compression::CompressionCell;
+use super::dead_letter::DeadLetterFigures;
+use super::ours::{ConsumeFigures, LatencyFigures, ProduceFigures};
+use super::peer::{PeerConsume, PeerLatency, PeerProduce};
+use super::BenchOptions;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProducerSection {
+    pub peer: PeerProduce,
+    /// `--compress never`.
+    pub never: ProduceFigures,
+    /// `--compress auto` (the default).
+    pub auto: ProduceFigures,
+    /// The topic `never` wrote: both consumers read it.
+    pub measured_topic: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerSection {
+    pub peer: PeerConsume,
+    pub ours: ConsumeFigures,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencySection {
+    pub peer: PeerLatency,
+    pub latency_profile: LatencyFigures,
+    pub throughput_profile: LatencyFigures,
+}
+
+/// Whether a higher or a lower ratio is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// One line of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub what: String,
+    pub unit: &'static str,
+    pub peer: f64,
+    pub ours: f64,
+    /// ours / peer.
+    pub ratio: f64,
+    /// The issue's bar for the ratio; `None`: reported, not judged.
+    pub bar: Option<f64>,
+    pub better: Better,
+    /// Whether the ratio meets the bar (`None` without a bar).
+    pub meets: Option<bool>,
+}
+
+impl Comparison {
+    fn new(what: impl Into<String>, unit: &'static str, peer: f64, ours: f64, bar: Option<f64>, better: Better) -> Self {
+        let ratio = if peer > 0.0 { ours / peer } else { f64::NAN };
+        let meets = bar.map(|bar| match better {
+            Better::Higher => ratio >= bar,
+            Better::Lower => ratio <= bar,
+        });
+        Self { what: what.into(), unit, peer, ours, ratio, bar, better, meets }
+    }
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu: String,
+    pub kafka_image: String,
+}
+
+impl Machine {
+    fn here(kafka_image: String) -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+            .unwrap_or_else(|| "unknown".into());
+        Self { cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu, kafka_image }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// UTC, RFC 3339.
+    pub date: String,
+    pub machine: Machine,
+    pub options: BenchOptions,
+    pub comparisons: Vec<Comparison>,
+    pub producer: ProducerSection,
+    pub consumer: ConsumerSection,
+    pub latency: LatencySection,
+    pub dead_letter: DeadLetterFigures,
+    pub compression: Vec<CompressionCell>,
+}
+
+impl BenchReport {
+    pub fn new(
+        kafka_image: String,
+        options: BenchOptions,
+        producer: ProducerSection,
+        consumer: ConsumerSection,
+        latency: LatencySection,
+        dead_letter: DeadLetterFigures,
+        compression: Vec<CompressionCell>,
+    ) -> Self {
+        let comparisons = comparisons(&producer, &consumer, &latency, &dead_letter);
+        let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        Self { date, machine: Machine::here(kafka_image), options, comparisons, producer, consumer, latency, dead_letter, compression }
+    }
+
+    /// Every bar met.
+    pub fn meets_all(&self) -> bool {
+        self.comparisons.iter().all(|c| c.meets != Some(false))
+    }
+
+    /// The comparisons and the compression cells as Markdown tables.
+    pub fn table(&self) -> String {
+        let mut t = format!("dashstream bench, {} ({} x {}, {})\n\n", self.date, self.machine.cpus, self.machine.cpu, self.machine.kafka_image);
+        t.push_str("| what | Kafka's tool | dashstream | ratio | bar | |\n|---|---|---|---|---|---|\n");
+        for c in &self.comparisons {
+            let op = if c.better == Better::Higher { ">=" } else { "<=" };
+            let bar = c.bar.map(|b| format!("{op} {b}")).unwrap_or_else(|| "-".into());
+            let mark = match c.meets {
+                Some(true) => "meets",
+                Some(false) => "MISSES",
+                None => "reported",
+            };
+            t.push_str(&format!("| {} | {:.1} {} | {:.1} {} | {:.2} | {bar} | {mark} |\n", c.what, c.peer, c.unit, c.ours, c.unit, c.ratio));
+        }
+        t.push_str("\n| size | compression | records/s | bytes on the broker per record |\n|---|---|---|---|\n");
+        for c in &self.compression {
+            t.push_str(&format!("| {} B | {} | {:.0} | {:.1} |\n", c.size, c.mode.as_str(), c.records_per_s, c.broker_bytes_per_record));
+        }
+        let l = &self.latency;
+        t.push_str(&format!(
+            "\npublish delay p99: {:.2} ms (latency profile), {:.2} ms (throughput profile); latency p50/p99 with the throughput profile: {:.2}/{:.2} ms\n",
+            l.latency_profile.publish_delay.p99_ms, l.throughput_profile.publish_delay.p99_ms, l.throughput_profile.latency.p50_ms, l.throughput_profile.latency.p99_ms
+        ));
+        t
+    }
+}
+
+fn comparisons(p: &ProducerSection, c: &ConsumerSection, l: &LatencySection, d: &DeadLetterFigures) -> Vec<Comparison> {
+    use Better::{Higher, Lower};
+    vec![
+        Comparison::new("producer, --compress never", "rec/s", p.peer.records_per_s, p.never.records_per_s, Some(1.0), Higher),
+        Comparison::new("producer, --compress auto", "rec/s", p.peer.records_per_s, p.auto.records_per_s, Some(1.0), Higher),
+        Comparison::new("consumer after the group join", "rec/s", c.peer.fetch_records_per_s, c.ours.fetch_records_per_s, Some(1.0), Higher),
+        Comparison::new("consumer including the group join", "rec/s", c.peer.records_per_s, c.ours.records_per_s, None, Higher),
+        Comparison::new("group join", "ms", c.peer.join_ms, c.ours.join_ms, None, Lower),
+        Comparison::new("latency p50 (latency profile) vs the peer's average", "ms", l.peer.avg_ms, l.latency_profile.latency.p50_ms, Some(1.5), Lower),
+        Comparison::new("latency p99 (latency profile)", "ms", l.peer.p99_ms, l.latency_profile.latency.p99_ms, Some(1.5), Lower),
+        Comparison::new("latency p99 (throughput profile)", "ms", l.peer.p99_ms, l.throughput_profile.latency.p99_ms, None, Lower),
+        Comparison::new("dead-lettered vs good records", "rec/s", d.good_per_s, d.poison_per_s, Some(0.5), Higher),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ratio_meets_its_bar_in_the_right_direction() {
+        let meets = |peer, ours, bar, better| Comparison::new("x", "u", peer, ours, Some(bar), better).meets;
+        assert_eq!(meets(100.0, 100.0, 1.0, Better::Higher), Some(true));
+        assert_eq!(meets(100.0, 99.0, 1.0, Better::Higher), Some(false));
+        assert_eq!(meets(2.0, 3.0, 1.5, Better::Lower), Some(true));
+        assert_eq!(meets(2.0, 3.1, 1.5, Better::Lower), Some(false));
+        assert_eq!(meets(0.0, 3.1, 1.5, Better::Lower), Some(false), "no peer figure is no pass");
+        assert_eq!(Comparison::new("x", "u", 1.0, 2.0, None, Better::Lower).meets, None);
+    }
+}
