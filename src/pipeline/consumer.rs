@@ -29,6 +29,9 @@ use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
 
+/// How long a commit may wait for the group coordinator's answer.
+pub const COMMIT_DEADLINE: Duration = Duration::from_secs(30);
+
 /// Record headers the dead-letter copy carries.
 pub mod dlq_headers {
     pub const TOPIC: &str = "dashstream.origin.topic";
@@ -166,6 +169,10 @@ impl DashConsumer {
         self.tick();
         let settled = self.deferred.settle();
         self.apply(settled)?;
+        // Also when idle: librdkafka's background commit then has them, and
+        // an explicit commit later finds nothing left to wait for.
+        let due = self.pending.due();
+        self.store(due);
         let consumer = self.consumer.clone();
         // A record already waiting is taken without arming a timer.
         let received = match consumer.recv().now_or_never() {
@@ -404,9 +411,14 @@ impl DashConsumer {
         let everything = self.pending.take();
         self.store(everything);
         let consumer = self.consumer.clone();
-        let result = tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
-            .await
-            .expect("commit task panicked");
+        // librdkafka's synchronous commit waits for the coordinator without a
+        // deadline; this one has one (the blocked thread finishes when the
+        // coordinator answers or the client is destroyed).
+        let task = tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync));
+        let result = match tokio::time::timeout(COMMIT_DEADLINE, task).await {
+            Err(_) => return Err(PipelineError::Unreachable(format!("the group coordinator did not answer a commit within {COMMIT_DEADLINE:?}"))),
+            Ok(joined) => joined.expect("commit task panicked"),
+        };
         match result {
             Ok(()) => Ok(()),
             Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => Ok(()),
