@@ -273,7 +273,8 @@ impl DashConsumer {
             // Counted by format (metrics, report); not a warning: legacy frames are valid.
             tracing::debug!(%format, "legacy frame decoded");
         }
-        let header = envelope.header.clone().unwrap_or_default();
+        let default_header = crate::proto::Header::default();
+        let header = envelope.header.as_ref().unwrap_or(&default_header);
         let latency = self.latency.record(&header.producer_id, header.created_at_us, self.settings.clock.now_us());
         match latency {
             Latency::Positive(d) => self.metrics.latency.observe(d.as_secs_f64()),
@@ -283,7 +284,7 @@ impl DashConsumer {
                 self.metrics.clock_skew.set(max);
             }
         }
-        let key = StreamKey { producer_id: header.producer_id, session: header.producer_session };
+        let key = StreamKey { producer_id: header.producer_id.clone(), session: header.producer_session.clone() };
         let seen = self.detector.observe(&key, header.sequence, Instant::now());
         if seen == Seen::Duplicate {
             self.metrics.duplicates.inc();

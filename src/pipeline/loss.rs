@@ -72,7 +72,11 @@ impl LossDetector {
 
     /// Records one received sequence.
     pub fn observe(&mut self, stream: &StreamKey, sequence: u64, now: Instant) -> Seen {
-        let s = self.streams.entry(stream.clone()).or_default();
+        // Looked up by reference first: the key is cloned once per stream, not per record.
+        if !self.streams.contains_key(stream) {
+            self.streams.insert(stream.clone(), Default::default());
+        }
+        let s = self.streams.get_mut(stream).expect("inserted above");
         let prev_max = s.seen.max().unwrap_or(0).max(s.lost.max().unwrap_or(0));
         if s.lost.contains(sequence) {
             if s.seen.insert(sequence) {
@@ -97,7 +101,11 @@ impl LossDetector {
     /// after the grace period or at drain. A session never seen at all is
     /// lost entirely.
     pub fn expect_last(&mut self, stream: &StreamKey, last: u64, now: Instant) {
-        let s = self.streams.entry(stream.clone()).or_default();
+        // Looked up by reference first: the key is cloned once per stream, not per record.
+        if !self.streams.contains_key(stream) {
+            self.streams.insert(stream.clone(), Default::default());
+        }
+        let s = self.streams.get_mut(stream).expect("inserted above");
         let prev_max = s.seen.max().unwrap_or(0).max(s.lost.max().unwrap_or(0));
         if last > prev_max {
             open_hole(s, prev_max + 1, last, now);
