@@ -46,6 +46,8 @@ pub enum BenchError {
 pub struct BenchOptions {
     /// Records per producer and consumer run.
     pub records: u64,
+    /// Producer and consumer runs per side, taking turns; the medians are compared.
+    pub rounds: u32,
     /// Record size in bytes (protobuf bytes for dashstream, value bytes for the peers).
     pub size: usize,
     /// Messages per latency run, at `latency_rate` per second.
@@ -63,6 +65,7 @@ impl Default for BenchOptions {
     fn default() -> Self {
         Self {
             records: 300_000,
+            rounds: 3,
             size: 600,
             latency_messages: 1_000,
             latency_rate: 100.0,
@@ -91,7 +94,7 @@ impl<'a> Bench<'a> {
     /// Runs every measurement and returns the report.
     pub async fn run(&self) -> Result<BenchReport, BenchError> {
         let producer = self.producers().await?;
-        let consumer = self.consumers(&producer.measured_topic).await?;
+        let consumer = self.consumers(&producer.rounds[0].never_topic).await?;
         let latency = self.latencies().await?;
         (self.progress)("dead-lettering: good records, then as many poison ones");
         let dlq_topic = self.topic("dlq", 1).await?;
@@ -134,33 +137,40 @@ impl<'a> Bench<'a> {
     }
 
     async fn producers(&self) -> Result<ProducerSection, BenchError> {
-        let (records, size) = (self.opts.records, self.opts.size);
+        let (records, size, rounds) = (self.opts.records, self.opts.size, self.opts.rounds.max(1));
         let warmup = (records / 5).max(1);
-        (self.progress)(&format!("producers: warm-up of {warmup} records each, then {records} of {size} B"));
+        (self.progress)(&format!("producers: warm-up of {warmup} records each, then {rounds} rounds of {records} of {size} B, taking turns"));
         let peer_topic = self.topic("peer-produce", 3).await?;
         self.tool(peer::producer_perf(&peer_topic, warmup, size, &[])).await?;
-        let peer = peer::parse_producer_perf(&self.tool(peer::producer_perf(&peer_topic, records, size, &[])).await?)?;
         let client = self.client(Profile::Throughput);
-        let codec = |policy| CodecConfig::default().with_policy(policy);
-        let settings = |topic: &str, policy| ProducerSettings { codec: codec(policy), ..ProducerSettings::new(topic) };
         let pool = ours::payloads(size, 64);
+        let settings = |topic: &str, policy| ProducerSettings { codec: CodecConfig::default().with_policy(policy), ..ProducerSettings::new(topic) };
         let warm_topic = self.topic("warm-up", 3).await?;
         ours::produce(&client, settings(&warm_topic, CompressionPolicy::Never), warmup, &pool, &self.metrics).await?;
-        let measured_topic = self.topic("produce-never", 3).await?;
-        let never = ours::produce(&client, settings(&measured_topic, CompressionPolicy::Never), records, &pool, &self.metrics).await?;
-        let auto_topic = self.topic("produce-auto", 3).await?;
-        let auto = ours::produce(&client, settings(&auto_topic, CompressionPolicy::Auto), records, &pool, &self.metrics).await?;
-        Ok(ProducerSection { peer, never, auto, measured_topic })
+        let mut all = Vec::new();
+        for round in 1..=rounds {
+            let peer = peer::parse_producer_perf(&self.tool(peer::producer_perf(&peer_topic, records, size, &[])).await?)?;
+            let never_topic = self.topic(&format!("produce-never-{round}"), 3).await?;
+            let never = ours::produce(&client, settings(&never_topic, CompressionPolicy::Never), records, &pool, &self.metrics).await?;
+            let auto_topic = self.topic(&format!("produce-auto-{round}"), 3).await?;
+            let auto = ours::produce(&client, settings(&auto_topic, CompressionPolicy::Auto), records, &pool, &self.metrics).await?;
+            all.push(report::ProducerRound { peer, never, auto, never_topic });
+        }
+        Ok(ProducerSection::from_rounds(all))
     }
 
-    /// Both consumers read the same DashStream topic from the start.
+    /// Both consumers read the same DashStream topic from the start, taking turns.
     async fn consumers(&self, topic: &str) -> Result<ConsumerSection, BenchError> {
-        let records = self.opts.records;
-        (self.progress)(&format!("consumers: {records} records of {topic}"));
-        let group = format!("bench-{}-peer", self.run);
-        let peer = peer::parse_consumer_perf(&self.tool(peer::consumer_perf(topic, records, &group)).await?)?;
-        let ours = ours::consume(&self.client(Profile::Throughput), topic, records, &self.metrics).await?;
-        Ok(ConsumerSection { peer, ours })
+        let (records, rounds) = (self.opts.records, self.opts.rounds.max(1));
+        (self.progress)(&format!("consumers: {rounds} rounds of {records} records of {topic}, taking turns"));
+        let mut all = Vec::new();
+        for round in 1..=rounds {
+            let group = format!("bench-{}-peer-{round}", self.run);
+            let peer = peer::parse_consumer_perf(&self.tool(peer::consumer_perf(topic, records, &group)).await?)?;
+            let ours = ours::consume(&self.client(Profile::Throughput), topic, records, &self.metrics).await?;
+            all.push(report::ConsumerRound { peer, ours });
+        }
+        Ok(ConsumerSection::from_rounds(all))
     }
 
     async fn latencies(&self) -> Result<LatencySection, BenchError> {

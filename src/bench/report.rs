@@ -9,21 +9,71 @@ use super::ours::{ConsumeFigures, LatencyFigures, ProduceFigures};
 use super::peer::{PeerConsume, PeerLatency, PeerProduce};
 use super::BenchOptions;
 
+/// One producer round: the peer, then dashstream without and with compression.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProducerSection {
+pub struct ProducerRound {
     pub peer: PeerProduce,
     /// `--compress never`.
     pub never: ProduceFigures,
     /// `--compress auto` (the default).
     pub auto: ProduceFigures,
-    /// The topic `never` wrote: both consumers read it.
-    pub measured_topic: String,
+    /// The topic `never` wrote (the first round's is what the consumers read).
+    pub never_topic: String,
 }
 
+/// The producers: the median round of each side, and every round.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProducerSection {
+    pub peer: PeerProduce,
+    pub never: ProduceFigures,
+    pub auto: ProduceFigures,
+    pub rounds: Vec<ProducerRound>,
+}
+
+/// The element whose `key` is the median (the lower middle for an even count).
+pub fn median_by<T: Copy>(items: &[T], key: impl Fn(&T) -> f64) -> T {
+    let mut sorted: Vec<T> = items.to_vec();
+    sorted.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    sorted[(sorted.len() - 1) / 2]
+}
+
+impl ProducerSection {
+    /// `rounds` must not be empty.
+    pub fn from_rounds(rounds: Vec<ProducerRound>) -> Self {
+        let peers: Vec<PeerProduce> = rounds.iter().map(|r| r.peer).collect();
+        let nevers: Vec<ProduceFigures> = rounds.iter().map(|r| r.never).collect();
+        let autos: Vec<ProduceFigures> = rounds.iter().map(|r| r.auto).collect();
+        Self {
+            peer: median_by(&peers, |p| p.records_per_s),
+            never: median_by(&nevers, |p| p.records_per_s),
+            auto: median_by(&autos, |p| p.records_per_s),
+            rounds,
+        }
+    }
+}
+
+/// One consumer round on the same topic.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ConsumerRound {
+    pub peer: PeerConsume,
+    pub ours: ConsumeFigures,
+}
+
+/// The consumers: the median round of each side, and every round.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsumerSection {
     pub peer: PeerConsume,
     pub ours: ConsumeFigures,
+    pub rounds: Vec<ConsumerRound>,
+}
+
+impl ConsumerSection {
+    /// `rounds` must not be empty.
+    pub fn from_rounds(rounds: Vec<ConsumerRound>) -> Self {
+        let peers: Vec<PeerConsume> = rounds.iter().map(|r| r.peer).collect();
+        let ours: Vec<ConsumeFigures> = rounds.iter().map(|r| r.ours).collect();
+        Self { peer: median_by(&peers, |p| p.fetch_records_per_s), ours: median_by(&ours, |o| o.fetch_records_per_s), rounds }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +184,15 @@ impl BenchReport {
             };
             t.push_str(&format!("| {} | {:.1} {} | {:.1} {} | {:.2} | {bar} | {mark} |\n", c.what, c.peer, c.unit, c.ours, c.unit, c.ratio));
         }
+        let per_round = |f: &dyn Fn(usize) -> f64, n: usize| (0..n).map(|i| format!("{:.2}", f(i))).collect::<Vec<_>>().join(", ");
+        let (p, c) = (&self.producer.rounds, &self.consumer.rounds);
+        t.push_str(&format!(
+            "\nmedians of {} rounds; ratios per round: producer never {}, auto {}; consumer {}\n",
+            p.len(),
+            per_round(&|i| p[i].never.records_per_s / p[i].peer.records_per_s, p.len()),
+            per_round(&|i| p[i].auto.records_per_s / p[i].peer.records_per_s, p.len()),
+            per_round(&|i| c[i].ours.fetch_records_per_s / c[i].peer.fetch_records_per_s, c.len()),
+        ));
         t.push_str("\n| size | compression | records/s | bytes on the broker per record |\n|---|---|---|---|\n");
         for c in &self.compression {
             t.push_str(&format!("| {} B | {} | {:.0} | {:.1} |\n", c.size, c.mode.as_str(), c.records_per_s, c.broker_bytes_per_record));
@@ -165,6 +224,13 @@ fn comparisons(p: &ProducerSection, c: &ConsumerSection, l: &LatencySection, d: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_value_whatever_the_order() {
+        assert_eq!(median_by(&[3.0, 1.0, 2.0], |x| *x), 2.0);
+        assert_eq!(median_by(&[4.0, 1.0, 3.0, 2.0], |x| *x), 2.0);
+        assert_eq!(median_by(&[7.0], |x| *x), 7.0);
+    }
 
     #[test]
     fn a_ratio_meets_its_bar_in_the_right_direction() {

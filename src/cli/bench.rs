@@ -18,6 +18,9 @@ pub struct BenchArgs {
     /// Records per producer and consumer run (each producer also gets a warm-up of a fifth of this, left out).
     #[arg(long, default_value_t = 300_000)]
     records: u64,
+    /// Producer and consumer runs per side, taking turns (the medians are compared).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
     /// Record size in bytes.
     #[arg(long, default_value_t = 600)]
     size: usize,
@@ -47,6 +50,7 @@ pub struct BenchArgs {
 pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let opts = BenchOptions {
         records: args.records,
+        rounds: args.rounds,
         size: args.size,
         latency_messages: args.latency_messages,
         latency_rate: args.latency_rate,

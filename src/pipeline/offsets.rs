@@ -3,7 +3,7 @@
 //! Handing librdkafka each offset as it is processed cost a call, a lock and a
 //! partition list per record: a tenth of the consumer's time at 400,000
 //! records a second. Here the newest processed offset of each partition waits
-//! at most [`STORE_EVERY`] (or until a commit, which stores first) before it is
+//! about [`STORE_EVERY`] (or until a commit, which stores first) before it is
 //! stored; librdkafka commits stored offsets every second. A batch that never
 //! gets stored (the process dies) means records read again: duplicates,
 //! never a loss.
@@ -14,41 +14,42 @@ use std::time::{Duration, Instant};
 pub const STORE_EVERY: Duration = Duration::from_millis(20);
 
 /// The newest processed offset per partition, not stored yet.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PendingOffsets {
     newest: Vec<(i32, i64)>,
-    since: Instant,
-}
-
-impl Default for PendingOffsets {
-    fn default() -> Self {
-        Self { newest: Vec::new(), since: Instant::now() }
-    }
+    /// When the oldest unstored offset was first seen by [`PendingOffsets::due`].
+    since: Option<Instant>,
 }
 
 impl PendingOffsets {
     /// `offset` of `partition` was processed (offsets arrive in order per partition).
     pub fn processed(&mut self, partition: i32, offset: i64) {
-        if self.newest.is_empty() {
-            self.since = Instant::now();
-        }
         match self.newest.iter_mut().find(|(p, _)| *p == partition) {
             Some(entry) => entry.1 = entry.1.max(offset),
             None => self.newest.push((partition, offset)),
         }
     }
 
-    /// What to store now: everything once [`STORE_EVERY`] has passed since the
-    /// oldest unstored offset, else nothing.
-    pub fn due(&mut self) -> Vec<(i32, i64)> {
-        if self.newest.is_empty() || self.since.elapsed() < STORE_EVERY {
+    /// What to store at `now`: everything once [`STORE_EVERY`] has passed
+    /// since a call first saw unstored offsets, else nothing. Takes the time
+    /// from the caller: reading the clock costs, and the consumer reads it once a record.
+    pub fn due(&mut self, now: Instant) -> Vec<(i32, i64)> {
+        if self.newest.is_empty() {
             return Vec::new();
         }
-        self.take()
+        match self.since {
+            Some(since) if now.saturating_duration_since(since) >= STORE_EVERY => self.take(),
+            Some(_) => Vec::new(),
+            None => {
+                self.since = Some(now);
+                Vec::new()
+            }
+        }
     }
 
     /// Everything, now (before a commit).
     pub fn take(&mut self) -> Vec<(i32, i64)> {
+        self.since = None;
         std::mem::take(&mut self.newest)
     }
 }
@@ -72,9 +73,11 @@ mod tests {
     #[test]
     fn nothing_is_due_before_the_interval_and_everything_after() {
         let mut p = PendingOffsets::default();
+        let t0 = Instant::now();
         p.processed(0, 1);
-        assert!(p.due().is_empty());
-        p.since -= STORE_EVERY;
-        assert_eq!(p.due(), vec![(0, 1)]);
+        assert!(p.due(t0).is_empty());
+        assert!(p.due(t0 + STORE_EVERY / 2).is_empty());
+        assert_eq!(p.due(t0 + STORE_EVERY), vec![(0, 1)]);
+        assert!(p.due(t0 + STORE_EVERY * 2).is_empty(), "nothing left");
     }
 }

@@ -14,25 +14,22 @@ impl RangeSet {
         Self::default()
     }
 
-    /// Adds `n`; returns false if it was already present.
+    /// Adds `n`; returns false if it was already present. The common case,
+    /// `n` right after a range, extends that range in place.
     pub fn insert(&mut self, n: u64) -> bool {
-        if self.contains(n) {
+        let below = self.ranges.range(..=n).next_back().map(|(&s, &e)| (s, e));
+        if below.is_some_and(|(_, e)| e >= n) {
             return false;
         }
-        let mut start = n;
-        let mut end = n;
-        if n > 0 {
-            if let Some((&s, &e)) = self.ranges.range(..n).next_back() {
-                if e + 1 == n {
-                    start = s;
-                    self.ranges.remove(&s);
-                }
+        let joined_end = n.checked_add(1).and_then(|m| self.ranges.remove(&m)).unwrap_or(n);
+        match below {
+            Some((start, e)) if e + 1 == n => {
+                self.ranges.insert(start, joined_end);
+            }
+            _ => {
+                self.ranges.insert(n, joined_end);
             }
         }
-        if let Some(next_end) = n.checked_add(1).and_then(|m| self.ranges.remove(&m)) {
-            end = next_end;
-        }
-        self.ranges.insert(start, end);
         true
     }
 

@@ -16,6 +16,7 @@ const CELL_RECORDS: u64 = 400;
 fn options() -> BenchOptions {
     BenchOptions {
         records: RECORDS,
+        rounds: 2,
         size: 600,
         latency_messages: LATENCY_MESSAGES,
         latency_rate: 200.0,
@@ -33,8 +34,12 @@ async fn a_small_bench_run_accounts_for_every_planned_record() -> anyhow::Result
     let p = &report.producer;
     assert_eq!((p.peer.records, p.never.acked, p.auto.acked), (RECORDS, RECORDS, RECORDS), "{p:?}");
     assert!(p.auto.wire_bytes < p.never.wire_bytes, "auto compressed nothing: {p:?}");
+    assert_eq!(p.rounds.len(), 2);
     let c = &report.consumer;
-    assert_eq!((c.peer.records, c.ours.records, c.ours.lost), (RECORDS, RECORDS, 0), "{c:?}");
+    assert_eq!(c.rounds.len(), 2);
+    for r in &c.rounds {
+        assert_eq!((r.peer.records, r.ours.records, r.ours.lost), (RECORDS, RECORDS, 0), "{r:?}");
+    }
     let warmup = LATENCY_MESSAGES / 10;
     for l in [&report.latency.latency_profile, &report.latency.throughput_profile] {
         assert_eq!((l.latency.count, l.publish_delay.count, l.skew), (LATENCY_MESSAGES - warmup, LATENCY_MESSAGES - warmup, 0), "{l:?}");
