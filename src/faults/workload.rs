@@ -150,11 +150,14 @@ pub(super) async fn consume(
     Ok(report.lag)
 }
 
-/// Commits what was processed. A commit that fails during a fault is not the
-/// end of the consumer: it is counted, and the next commit covers the same
-/// records (whatever is read again shows as duplicates, never as loss).
+/// Commits what was processed, without waiting for the answer: a reader
+/// blocked in a synchronous commit cannot serve the rebalance a broker restart
+/// starts, and the two waited for each other (seen: a commit that never
+/// returned). A commit that fails during a fault is not the end of the
+/// consumer: it is counted, and the next commit covers the same records
+/// (whatever is read again shows as duplicates, never as loss).
 async fn commit(consumer: &mut DashConsumer, ledger: &Mutex<Ledger>) {
-    if let Err(e) = consumer.commit().await {
+    if let Err(e) = consumer.commit_async() {
         let mut l = lock(ledger);
         l.commit_failures += 1;
         if l.commit_failures == 1 {

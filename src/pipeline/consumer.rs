@@ -433,6 +433,19 @@ impl DashConsumer {
         }
     }
 
+    /// Stores what was processed and asks librdkafka to commit it, without
+    /// waiting for the answer: the caller keeps reading, so a rebalance that
+    /// needs this consumer to poll can never wait behind its own commit.
+    pub fn commit_async(&mut self) -> Result<(), PipelineError> {
+        let everything = self.pending.take();
+        self.store(everything);
+        match self.consumer.commit_consumer_state(CommitMode::Async) {
+            Ok(()) => Ok(()),
+            Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => Ok(()),
+            Err(e) => Err(PipelineError::kafka("committing offsets", e)),
+        }
+    }
+
     /// Polls until the group has given this consumer its partitions (so that
     /// latency measured afterwards is not the group join), or fails at the deadline.
     /// Records that arrive meanwhile are processed and returned.
