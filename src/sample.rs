@@ -47,19 +47,30 @@ pub fn chunk(header: Header, size: usize) -> Envelope {
         payload: Some(Payload::Chunk(StreamChunk { node: "llm".into(), index: seed as u32, content: String::new(), last: false })),
         header: Some(header),
     };
+    let content_len = content_len_for(&mut env, size);
+    if let Some(Payload::Chunk(c)) = &mut env.payload {
+        c.content = if content_len == 0 { String::new() } else { text(content_len, seed) };
+    }
+    env
+}
+
+/// The content length that makes `env` (a chunk) encode to `size` bytes. The
+/// encoded length depends only on the content's length, so placeholder bytes
+/// stand in for the text, which is then generated once.
+fn content_len_for(env: &mut Envelope, size: usize) -> usize {
     // Length prefixes are varints, so converge in a few steps rather than compute.
     let mut content_len = 0usize;
     for _ in 0..4 {
-        let len = prost::Message::encoded_len(&env);
+        let len = prost::Message::encoded_len(&*env);
         if len == size {
             break;
         }
         content_len = (content_len + size).saturating_sub(len);
         if let Some(Payload::Chunk(c)) = &mut env.payload {
-            c.content = text(content_len, seed);
+            c.content = " ".repeat(content_len);
         }
     }
-    env
+    content_len
 }
 
 /// A quality report with a few named metrics.

@@ -26,7 +26,8 @@ use crate::codec::{CodecConfig, CompressionPolicy};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::producer::ProducerSettings;
 use crate::pipeline::PipelineError;
-use report::{BenchReport, ConsumerSection, LatencySection, ProducerSection};
+use crate::proto::envelope::Payload;
+use report::{BenchReport, ConsumerSection, LatencySection, Machine, ProducerSection};
 
 /// Why a bench run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +66,7 @@ impl Default for BenchOptions {
     fn default() -> Self {
         Self {
             records: 300_000,
-            rounds: 3,
+            rounds: 5,
             size: 600,
             latency_messages: 1_000,
             latency_rate: 100.0,
@@ -101,7 +102,8 @@ impl<'a> Bench<'a> {
         self.broker.create_topic(&format!("{dlq_topic}.dlq"), 1).await?;
         let dead_letter = dead_letter::measure(&self.client(Profile::Throughput), &dlq_topic, self.opts.dead_letter_records, &self.metrics).await?;
         let compression = self.compression().await?;
-        Ok(BenchReport::new(self.broker.image().to_string(), self.opts.clone(), producer, consumer, latency, dead_letter, compression))
+        let machine = Machine::here(self.broker.image().to_string(), self.broker.route());
+        Ok(BenchReport::new(machine, self.opts.clone(), producer, consumer, latency, dead_letter, compression))
     }
 
     /// A new topic of this run.
@@ -136,38 +138,65 @@ impl<'a> Bench<'a> {
         Ok(out.stdout)
     }
 
+    /// Producers take turns; the order flips every round (peer first in odd
+    /// rounds, dashstream first in even ones), so that a broker still warming
+    /// up favours neither side. The warm-up is a full round's worth each.
     async fn producers(&self) -> Result<ProducerSection, BenchError> {
         let (records, size, rounds) = (self.opts.records, self.opts.size, self.opts.rounds.max(1));
-        let warmup = (records / 5).max(1);
-        (self.progress)(&format!("producers: warm-up of {warmup} records each, then {rounds} rounds of {records} of {size} B, taking turns"));
+        let warmup = records;
+        (self.progress)(&format!(
+            "producers: warm-up of {warmup} records each, then {rounds} rounds of {records} of {size} B, taking turns (order flips each round)"
+        ));
         let peer_topic = self.topic("peer-produce", 3).await?;
         self.tool(peer::producer_perf(&peer_topic, warmup, size, &[])).await?;
-        let client = self.client(Profile::Throughput);
         let pool = ours::payloads(size, 64);
-        let settings = |topic: &str, policy| ProducerSettings { codec: CodecConfig::default().with_policy(policy), ..ProducerSettings::new(topic) };
         let warm_topic = self.topic("warm-up", 3).await?;
-        ours::produce(&client, settings(&warm_topic, CompressionPolicy::Never), warmup, &pool, &self.metrics).await?;
+        self.produce_ours(&warm_topic, CompressionPolicy::Never, warmup, &pool).await?;
         let mut all = Vec::new();
         for round in 1..=rounds {
-            let peer = peer::parse_producer_perf(&self.tool(peer::producer_perf(&peer_topic, records, size, &[])).await?)?;
+            let peer_first = round % 2 == 1;
+            let run_peer = || async {
+                let out = self.tool(peer::producer_perf(&peer_topic, records, size, &[])).await?;
+                Ok::<_, BenchError>(peer::parse_producer_perf(&out)?)
+            };
+            let early_peer = if peer_first { Some(run_peer().await?) } else { None };
             let never_topic = self.topic(&format!("produce-never-{round}"), 3).await?;
-            let never = ours::produce(&client, settings(&never_topic, CompressionPolicy::Never), records, &pool, &self.metrics).await?;
+            let never = self.produce_ours(&never_topic, CompressionPolicy::Never, records, &pool).await?;
             let auto_topic = self.topic(&format!("produce-auto-{round}"), 3).await?;
-            let auto = ours::produce(&client, settings(&auto_topic, CompressionPolicy::Auto), records, &pool, &self.metrics).await?;
+            let auto = self.produce_ours(&auto_topic, CompressionPolicy::Auto, records, &pool).await?;
+            let peer = match early_peer {
+                Some(peer) => peer,
+                None => run_peer().await?,
+            };
             all.push(report::ProducerRound { peer, never, auto, never_topic });
         }
         Ok(ProducerSection::from_rounds(all))
     }
 
-    /// Both consumers read the same DashStream topic from the start, taking turns.
+    /// dashstream's producer, throughput profile, sending `records` from `pool` to `topic`.
+    async fn produce_ours(&self, topic: &str, policy: CompressionPolicy, records: u64, pool: &[Payload]) -> Result<ours::ProduceFigures, BenchError> {
+        let settings = ProducerSettings { codec: CodecConfig::default().with_policy(policy), ..ProducerSettings::new(topic) };
+        Ok(ours::produce(&self.client(Profile::Throughput), settings, records, pool, &self.metrics).await?)
+    }
+
+    /// Both consumers read the same DashStream topic from the start, taking
+    /// turns, the order flipping every round as for the producers.
     async fn consumers(&self, topic: &str) -> Result<ConsumerSection, BenchError> {
         let (records, rounds) = (self.opts.records, self.opts.rounds.max(1));
-        (self.progress)(&format!("consumers: {rounds} rounds of {records} records of {topic}, taking turns"));
+        (self.progress)(&format!("consumers: {rounds} rounds of {records} records of {topic}, taking turns (order flips each round)"));
         let mut all = Vec::new();
         for round in 1..=rounds {
             let group = format!("bench-{}-peer-{round}", self.run);
-            let peer = peer::parse_consumer_perf(&self.tool(peer::consumer_perf(topic, records, &group)).await?)?;
+            let run_peer = || async {
+                let out = self.tool(peer::consumer_perf(topic, records, &group)).await?;
+                Ok::<_, BenchError>(peer::parse_consumer_perf(&out)?)
+            };
+            let early_peer = if round % 2 == 1 { Some(run_peer().await?) } else { None };
             let ours = ours::consume(&self.client(Profile::Throughput), topic, records, &self.metrics).await?;
+            let peer = match early_peer {
+                Some(peer) => peer,
+                None => run_peer().await?,
+            };
             all.push(report::ConsumerRound { peer, ours });
         }
         Ok(ConsumerSection::from_rounds(all))

@@ -124,15 +124,18 @@ pub struct Machine {
     pub cpus: usize,
     pub cpu: String,
     pub kafka_image: String,
+    /// How dashstream's clients reach the broker (Kafka's tools run inside its container).
+    pub route: String,
 }
 
 impl Machine {
-    fn here(kafka_image: String) -> Self {
+    /// This machine, running `kafka_image`, reached by `route`.
+    pub fn here(kafka_image: String, route: String) -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
             .unwrap_or_else(|| "unknown".into());
-        Self { cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu, kafka_image }
+        Self { cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), cpu, kafka_image, route }
     }
 }
 
@@ -152,7 +155,7 @@ pub struct BenchReport {
 
 impl BenchReport {
     pub fn new(
-        kafka_image: String,
+        machine: Machine,
         options: BenchOptions,
         producer: ProducerSection,
         consumer: ConsumerSection,
@@ -162,7 +165,7 @@ impl BenchReport {
     ) -> Self {
         let comparisons = comparisons(&producer, &consumer, &latency, &dead_letter);
         let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        Self { date, machine: Machine::here(kafka_image), options, comparisons, producer, consumer, latency, dead_letter, compression }
+        Self { date, machine, options, comparisons, producer, consumer, latency, dead_letter, compression }
     }
 
     /// Every bar met.
@@ -172,7 +175,8 @@ impl BenchReport {
 
     /// The comparisons and the compression cells as Markdown tables.
     pub fn table(&self) -> String {
-        let mut t = format!("dashstream bench, {} ({} x {}, {})\n\n", self.date, self.machine.cpus, self.machine.cpu, self.machine.kafka_image);
+        let m = &self.machine;
+        let mut t = format!("dashstream bench, {} ({} x {}, {}); dashstream reaches the broker {}\n\n", self.date, m.cpus, m.cpu, m.kafka_image, m.route);
         t.push_str("| what | Kafka's tool | dashstream | ratio | bar | |\n|---|---|---|---|---|---|\n");
         for c in &self.comparisons {
             let op = if c.better == Better::Higher { ">=" } else { "<=" };

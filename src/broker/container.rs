@@ -23,6 +23,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use testcontainers_modules::kafka::apache;
 
+use super::direct_route::{self, Route};
 use super::image::{self, KafkaImage};
 use super::orphans::sweep_orphans_once;
 use super::ports::{self, CONTROLLER_PORT, INTERNAL_PORT, KAFKA_PORT};
@@ -57,6 +58,8 @@ pub struct ContainerBroker {
     pub(super) nodes: Vec<Node>,
     pub(super) docker: Docker,
     started_in: Duration,
+    /// `address:port` of the `DIRECT` listener when clients use it (see `direct_route`).
+    direct: Option<String>,
 }
 
 impl std::fmt::Debug for ContainerBroker {
@@ -77,15 +80,25 @@ async fn docker() -> Result<Docker, BrokerError> {
 impl ContainerBroker {
     /// Starts one KRaft broker (testcontainers-modules' apache Kafka image contract).
     pub async fn single() -> Result<Self, BrokerError> {
+        Self::single_via(Route::MappedPort).await
+    }
+
+    /// Starts one KRaft broker that clients on this host reach by `route`.
+    pub async fn single_via(route: Route) -> Result<Self, BrokerError> {
         let docker = docker().await?;
         sweep_orphans_once(&docker).await;
         let image = image::resolve().await;
         let host_port = ports::free_port().map_err(|e| BrokerError::Docker(format!("no free port: {e}")))?;
         let started = Instant::now();
-        let request = apache::Kafka::default()
+        let run = run_id();
+        let network = match route {
+            Route::MappedPort => "bridge".to_string(),
+            Route::Direct => format!("dashstream-net-{run}"),
+        };
+        let mut request = apache::Kafka::default()
             .with_name(image.name.clone())
             .with_tag(image.tag.clone())
-            .with_container_name(format!("dashstream-kafka-{}", run_id()))
+            .with_container_name(format!("dashstream-kafka-{run}"))
             .with_mapped_port(host_port, ContainerPort::Tcp(KAFKA_PORT))
             .with_env_var("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
             .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
@@ -94,9 +107,17 @@ impl ContainerBroker {
             .with_cap_add("NET_ADMIN")
             .with_label(OWNER_LABEL, std::process::id().to_string())
             .with_startup_timeout(STARTUP_TIMEOUT);
+        if route == Route::Direct {
+            request = request.with_network(network.clone()).with_cmd(direct_route::start_command(route, host_port));
+        }
         let handle = request.start().await.map_err(|source| BrokerError::Start { image: image.to_string(), source })?;
-        let node = Node { id: 1, container_id: handle.id().to_string(), host_port, network: "bridge".into(), _handle: Handle::Module(handle) };
-        let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO };
+        let container_id = handle.id().to_string();
+        let direct = match route {
+            Route::MappedPort => None,
+            Route::Direct => direct_route::probe(&docker, &container_id, &network).await?,
+        };
+        let node = Node { id: 1, container_id, host_port, network, _handle: Handle::Module(handle) };
+        let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO, direct };
         admin::wait_for_brokers(&broker.client_config(), 1, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
         tracing::info!(image = %broker.image, reason = broker.image.reason, bootstrap = %broker.bootstrap_servers(),
@@ -174,7 +195,7 @@ impl ContainerBroker {
         if let Some(source) = first_error {
             return Err(BrokerError::Start { image: image.to_string(), source });
         }
-        let broker = Self { kind: BrokerKind::Cluster, image, nodes, docker, started_in: Duration::ZERO };
+        let broker = Self { kind: BrokerKind::Cluster, image, nodes, docker, started_in: Duration::ZERO, direct: None };
         admin::wait_for_brokers(&broker.client_config(), size as usize, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
         tracing::info!(image = %broker.image, bootstrap = %broker.bootstrap_servers(), secs = broker.started_in.as_secs_f64(),
@@ -185,6 +206,14 @@ impl ContainerBroker {
     /// Time from asking Docker for the container(s) to the broker(s) answering.
     pub fn started_in(&self) -> Duration {
         self.started_in
+    }
+
+    /// How clients on this host reach the broker, in words.
+    pub fn route(&self) -> String {
+        match &self.direct {
+            Some(address) => format!("direct to {address} on network {} (no docker-proxy)", self.nodes[0].network),
+            None => "mapped port on 127.0.0.1 (through docker-proxy)".to_string(),
+        }
     }
 
     /// The image in use.
@@ -228,6 +257,9 @@ impl Broker for ContainerBroker {
     }
 
     fn bootstrap_servers(&self) -> String {
+        if let Some(direct) = &self.direct {
+            return direct.clone();
+        }
         self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.host_port)).collect::<Vec<_>>().join(",")
     }
 

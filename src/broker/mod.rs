@@ -16,6 +16,7 @@ pub mod admin;
 pub mod container;
 mod container_actions;
 pub mod container_exec;
+pub mod direct_route;
 mod error;
 pub mod external;
 pub mod factory;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use dashstream::bench::{svg, Bench, BenchOptions};
 use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::direct_route::Route;
 use dashstream::broker::factory::parse_setting;
 
 use super::output::print_json;
@@ -19,7 +20,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 300_000)]
     records: u64,
     /// Producer and consumer runs per side, taking turns (the medians are compared).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     rounds: u32,
     /// Record size in bytes.
     #[arg(long, default_value_t = 600)]
@@ -59,7 +60,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         settings: args.settings,
     };
     eprintln!("bench: starting a Kafka container (the peers run inside it)");
-    let broker = ContainerBroker::single().await.context("bench runs on the container backend")?;
+    let broker = ContainerBroker::single_via(Route::Direct).await.context("bench runs on the container backend")?;
+    eprintln!("bench: dashstream reaches the broker {}", broker.route());
     let progress = |line: &str| eprintln!("bench: {line}");
     let report = Bench::new(&broker, opts, &progress).run().await?;
     std::fs::create_dir_all(&args.report).with_context(|| format!("creating {}", args.report.display()))?;

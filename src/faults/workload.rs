@@ -63,7 +63,7 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
             crash_pending = false;
             tokio::task::yield_now().await; // let the last send reach the client
             let crashed_at = Instant::now();
-            let cut_short = traffic.abandon(&mut done).await;
+            let cut_short = traffic.abandon(&mut done);
             incarnation += 1;
             let dead = std::mem::replace(&mut producer, new_producer(incarnation)?);
             lock(&ledger).producer_retries += dead.request_retries();

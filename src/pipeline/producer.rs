@@ -6,9 +6,13 @@
 //! most every 10 s ("compressed N messages: X bytes to Y bytes, Z% smaller").
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::future_producer::Delivery;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
@@ -87,6 +91,9 @@ pub struct Ack {
     /// Frame bytes on the wire.
     pub wire_len: usize,
 }
+
+/// The broker's answer to a send already handed to librdkafka ([`DashProducer::enqueue`]).
+pub type PendingAck = Pin<Box<dyn Future<Output = Result<Ack, SendError>> + Send>>;
 
 /// Why one send failed.
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +238,12 @@ impl DashProducer {
         &self.settings.topic
     }
 
+    /// Whether encoding may run zstd (worth another core), rather than only
+    /// copy protobuf bytes.
+    pub fn compresses(&self) -> bool {
+        self.settings.codec.policy != crate::codec::CompressionPolicy::Never
+    }
+
     /// The next envelope of this session: header stamped (sequence, created_at from the wall clock).
     pub fn stamp(&self, payload: Payload, run_id: &str, thread_id: &str) -> Envelope {
         let sequence = self.next_sequence.fetch_add(1, Ordering::SeqCst);
@@ -266,27 +279,58 @@ impl DashProducer {
 
     /// Encodes and sends one stamped envelope; resolves when acknowledged (or failed).
     pub async fn send(&self, envelope: &Envelope) -> Result<Ack, SendError> {
-        let header = envelope.header.as_ref();
-        let sequence = header.map(|h| h.sequence).unwrap_or(0);
-        let key = header.map(|h| h.thread_id.clone()).unwrap_or_default();
-        let topic = self.settings.topic.as_str();
+        let (sequence, key) = identity(envelope);
         let frame = self.prepare(envelope)?;
-        let record = FutureRecord::to(topic).payload(&frame.bytes).key(&key);
-        match self.producer.send(record, self.settings.delivery_timeout).await {
+        self.send_frame(sequence, &key, frame).await
+    }
+
+    /// Encodes `envelope` and hands it to librdkafka on the calling thread;
+    /// returns the broker's answer to come. Unlike [`DashProducer::send`],
+    /// nothing waits to be polled: the record is queued when this returns, so a
+    /// traffic generator needs no task per message. When librdkafka's queue is
+    /// full, the answer first waits for room, as `send` does.
+    pub fn enqueue(self: &Arc<Self>, envelope: &Envelope) -> PendingAck {
+        let (sequence, key) = identity(envelope);
+        let frame = match self.prepare(envelope) {
+            Ok(frame) => frame,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let queued = self.producer.send_result(FutureRecord::to(&self.settings.topic).payload(&frame.bytes).key(&key)).map_err(|(e, _)| e);
+        let this = self.clone();
+        match queued {
             Ok(delivery) => {
-                self.counters.sent.inc();
-                Ok(Ack {
-                    sequence,
-                    partition: delivery.partition,
-                    offset: delivery.offset,
-                    format: frame.format,
-                    raw_len: frame.raw_len,
-                    wire_len: frame.wire_len(),
+                let shape = FrameShape::of(&frame);
+                Box::pin(async move {
+                    let answer = match delivery.await {
+                        Ok(Ok(delivery)) => Ok(delivery),
+                        Ok(Err((source, _))) => Err(source),
+                        Err(_) => Err(KafkaError::Canceled),
+                    };
+                    this.answered(sequence, shape, answer)
                 })
             }
-            Err((source, _)) => {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => Box::pin(async move { this.send_frame(sequence, &key, frame).await }),
+            Err(source) => Box::pin(std::future::ready(self.answered(sequence, FrameShape::of(&frame), Err(source)))),
+        }
+    }
+
+    /// Sends an encoded frame, waiting for room in librdkafka's queue if need be.
+    async fn send_frame(&self, sequence: u64, key: &str, frame: crate::codec::EncodedFrame) -> Result<Ack, SendError> {
+        let record = FutureRecord::to(&self.settings.topic).payload(&frame.bytes).key(key);
+        let answer = self.producer.send(record, self.settings.delivery_timeout).await.map_err(|(e, _)| e);
+        self.answered(sequence, FrameShape::of(&frame), answer)
+    }
+
+    /// Counts the broker's answer to one send and turns it into an [`Ack`].
+    fn answered(&self, sequence: u64, shape: FrameShape, answer: Result<Delivery, KafkaError>) -> Result<Ack, SendError> {
+        match answer {
+            Ok(delivery) => {
+                self.counters.sent.inc();
+                Ok(Ack { sequence, partition: delivery.partition, offset: delivery.offset, format: shape.format, raw_len: shape.raw_len, wire_len: shape.wire_len })
+            }
+            Err(source) => {
                 let err = SendError::Kafka { sequence, source };
-                self.metrics.send_failures.with_label_values(&[topic, &err.reason()]).inc();
+                self.metrics.send_failures.with_label_values(&[self.settings.topic.as_str(), &err.reason()]).inc();
                 Err(err)
             }
         }
@@ -329,8 +373,8 @@ impl DashProducer {
     /// [`DashProducer::close`] for a producer that sends shared: closed once the
     /// last share is gone; a share still held elsewhere is dropped on a blocking
     /// thread, so its teardown never blocks the runtime either.
-    pub async fn close_shared(producer: std::sync::Arc<Self>) {
-        match std::sync::Arc::try_unwrap(producer) {
+    pub async fn close_shared(producer: Arc<Self>) {
+        match Arc::try_unwrap(producer) {
             Ok(p) => p.close().await,
             Err(shared) => super::close_off_runtime(shared).await,
         }
@@ -350,6 +394,26 @@ impl DashProducer {
             .await
             .map_err(|e| PipelineError::Unreachable(format!("flush task: {e}")))?
             .map_err(|e| PipelineError::kafka("flushing producer", e))
+    }
+}
+
+/// A send's sequence and record key (the thread id).
+fn identity(envelope: &Envelope) -> (u64, String) {
+    let header = envelope.header.as_ref();
+    (header.map_or(0, |h| h.sequence), header.map(|h| h.thread_id.clone()).unwrap_or_default())
+}
+
+/// What an [`Ack`] reports of the frame sent.
+#[derive(Debug, Clone, Copy)]
+struct FrameShape {
+    format: FrameFormat,
+    raw_len: usize,
+    wire_len: usize,
+}
+
+impl FrameShape {
+    fn of(frame: &crate::codec::EncodedFrame) -> Self {
+        Self { format: frame.format, raw_len: frame.raw_len, wire_len: frame.wire_len() }
     }
 }
 

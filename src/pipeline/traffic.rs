@@ -1,6 +1,7 @@
 //! The one traffic generator: paced sends through a [`DashProducer`], each
-//! handed to librdkafka at once (in a task of its own, so it does not wait for
-//! this loop to be polled), with a cap on sends in flight.
+//! handed to librdkafka at once ([`DashProducer::enqueue`]: on this loop's
+//! thread, or in a short task when zstd has work to do), with a cap on sends
+//! in flight.
 //!
 //! Every send records when the schedule wanted it sent (`intended`) and when it
 //! really was (`handed_over`), as the OpenMessaging Benchmark does: a producer
@@ -8,21 +9,23 @@
 //! (coordinated omission). `produce`, `verify`, fault runs and the conformance
 //! suite all send through this.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
-use tokio::task::JoinHandle;
 
-use super::producer::{Ack, DashProducer, SendError};
+use super::producer::{Ack, DashProducer, PendingAck, SendError};
 use crate::proto::Envelope;
 
 /// Sends awaiting an answer at once by default. Enough to keep librdkafka's
 /// batches full at the rates a broker takes (Kafka's Java producer buffers
-/// 32 MiB, about 50,000 records of 600 B); each costs one stamped envelope
-/// and a task (about 4 KiB all told: 2,000 hold a 300,000-record run at the
-/// broker's pace, measured in `dashstream bench`).
+/// 32 MiB, about 50,000 records of 600 B); each costs its frame in
+/// librdkafka's queue and a small future (2,000 hold a 300,000-record run at
+/// the broker's pace, measured in `dashstream bench`).
 pub const DEFAULT_IN_FLIGHT: usize = 2_000;
 
 /// One finished send.
@@ -54,7 +57,7 @@ pub struct Traffic {
     max_in_flight: usize,
     slots: u64,
     handed_over: u64,
-    in_flight: FuturesUnordered<JoinHandle<Sent>>,
+    in_flight: FuturesUnordered<InFlight>,
 }
 
 impl Traffic {
@@ -97,7 +100,7 @@ impl Traffic {
             }
             tokio::select! {
                 biased;
-                Some(finished) = self.in_flight.next(), if !self.in_flight.is_empty() => done(joined(finished)),
+                Some(finished) = self.in_flight.next(), if !self.in_flight.is_empty() => done(finished),
                 _ = tokio::time::sleep_until(intended.into()), if room => return intended,
             }
         }
@@ -106,51 +109,74 @@ impl Traffic {
     /// Hands every send that has already finished to `done`, without waiting.
     fn collect_finished(&mut self, done: &mut impl FnMut(Sent)) {
         while let Some(Some(finished)) = self.in_flight.next().now_or_never() {
-            done(joined(finished));
+            done(finished);
         }
     }
 
-    /// Hands `envelope` to the client now, in a task of its own.
+    /// Hands `envelope` to the client now: on this thread when encoding is
+    /// cheap (no compression), else in a short task, so that zstd runs on every
+    /// core while this loop goes on.
     pub fn send(&mut self, producer: &Arc<DashProducer>, envelope: Envelope, intended: Instant) {
-        let producer = producer.clone();
         let handed_over = Instant::now();
+        let (sequence, session) = envelope.header.as_ref().map_or((0, String::new()), |h| (h.sequence, h.producer_session.clone()));
+        let answer = if producer.compresses() {
+            let producer = producer.clone();
+            // The task only encodes and queues; its result is the answer to come, awaited here.
+            #[allow(clippy::async_yields_async)]
+            let queued = tokio::spawn(async move { producer.enqueue(&envelope) });
+            Box::pin(async move {
+                match queued.await {
+                    Ok(answer) => answer.await,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            })
+        } else {
+            producer.enqueue(&envelope)
+        };
         self.handed_over += 1;
-        self.in_flight.push(tokio::spawn(async move {
-            let result = producer.send(&envelope).await;
-            let header = envelope.header.unwrap_or_default();
-            Sent { sequence: header.sequence, session: header.producer_session, intended, handed_over, answered: Instant::now(), result }
-        }));
+        self.in_flight.push(InFlight { answer, sequence, session, intended, handed_over });
     }
 
     /// Waits for every send in flight.
     pub async fn drain(&mut self, done: &mut impl FnMut(Sent)) {
         while let Some(finished) = self.in_flight.next().await {
-            done(joined(finished));
+            done(finished);
         }
     }
 
-    /// Cancels every send in flight, as when the process dies: they never get an
-    /// answer. Sends that finished before they could be cancelled still go to
-    /// `done`. Returns how many were cut short.
-    pub async fn abandon(&mut self, done: &mut impl FnMut(Sent)) -> usize {
-        for task in self.in_flight.iter() {
-            task.abort();
-        }
-        let mut cut_short = 0;
-        while let Some(finished) = self.in_flight.next().await {
-            match finished {
-                Ok(sent) => done(sent),
-                Err(e) if e.is_cancelled() => cut_short += 1,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            }
-        }
+    /// Stops waiting for every send in flight, as when the process dies: they
+    /// never get an answer. Sends already answered still go to `done`.
+    /// Returns how many were cut short.
+    pub fn abandon(&mut self, done: &mut impl FnMut(Sent)) -> usize {
+        self.collect_finished(done);
+        let cut_short = self.in_flight.len();
+        self.in_flight.clear();
         cut_short
     }
 }
 
-fn joined(r: Result<Sent, tokio::task::JoinError>) -> Sent {
-    match r {
-        Ok(sent) => sent,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+/// A send handed to librdkafka, awaiting the broker's answer.
+struct InFlight {
+    answer: PendingAck,
+    sequence: u64,
+    session: String,
+    intended: Instant,
+    handed_over: Instant,
+}
+
+impl Future for InFlight {
+    type Output = Sent;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Sent> {
+        let result = std::task::ready!(self.answer.as_mut().poll(cx));
+        let this = &mut *self;
+        Poll::Ready(Sent {
+            sequence: this.sequence,
+            session: std::mem::take(&mut this.session),
+            intended: this.intended,
+            handed_over: this.handed_over,
+            answered: Instant::now(),
+            result,
+        })
     }
 }

@@ -7,6 +7,8 @@
 use dashstream::bench::compression::{Mode, SIZES};
 use dashstream::bench::{svg, Bench, BenchOptions};
 use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::direct_route::Route;
+use dashstream::broker::Broker;
 
 const RECORDS: u64 = 3_000;
 const LATENCY_MESSAGES: u64 = 100;
@@ -28,8 +30,12 @@ fn options() -> BenchOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_bench_run_accounts_for_every_planned_record() -> anyhow::Result<()> {
-    let broker = ContainerBroker::single().await?;
+    // As `dashstream bench` does: straight to the container where the host can route to it.
+    let broker = ContainerBroker::single_via(Route::Direct).await?;
+    let direct = !broker.bootstrap_servers().starts_with("127.0.0.1:");
+    assert_eq!(broker.route().starts_with("direct to"), direct, "{} vs {}", broker.route(), broker.bootstrap_servers());
     let report = Bench::new(&broker, options(), &|_| {}).run().await?;
+    assert_eq!(report.machine.route, broker.route());
 
     let p = &report.producer;
     assert_eq!((p.peer.records, p.never.acked, p.auto.acked), (RECORDS, RECORDS, RECORDS), "{p:?}");
