@@ -7,7 +7,9 @@ Feature: No acknowledged message is lost when things break
   and the consumer catches up. Each fault is proven from outside to have
   really happened (the broker stopped answering, the leader moved, the rule
   dropped packets, the producer saw retries), and nothing else may fail unless
-  the scenario says which failures it expects.
+  the scenario says which failures it expects. A fault that breaks a broker
+  gets a broker of the scenario's own; a client crash runs on the broker the
+  other scenarios share, which it leaves alone.
 
   @container-only
   Scenario: A broker restarts cleanly
@@ -60,7 +62,7 @@ Feature: No acknowledged message is lost when things break
 
   @container-only
   Scenario: The producer crashes with messages in flight and restarts
-    Given a broker of its own
+    Given the shared broker, which a client fault leaves alone
     When steady traffic meets the fault "producer-crash"
     Then the fault really happened
     And no acknowledged message is lost
@@ -69,7 +71,7 @@ Feature: No acknowledged message is lost when things break
 
   @container-only
   Scenario: The consumer crashes before committing
-    Given a broker of its own
+    Given the shared broker, which a client fault leaves alone
     When steady traffic meets the fault "consumer-crash"
     Then the fault really happened
     And no acknowledged message is lost

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use dashstream::bench::{svg, Bench, BenchOptions};
-use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::container::{ContainerBroker, Jvm};
 use dashstream::broker::direct_route::Route;
 use dashstream::broker::factory::parse_setting;
 
@@ -60,7 +60,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         settings: args.settings,
     };
     eprintln!("bench: starting a Kafka container (the peers run inside it)");
-    let broker = ContainerBroker::single_via(Route::Direct).await.context("bench runs on the container backend")?;
+    let broker = ContainerBroker::single_via(Route::Direct, Jvm::AsShipped).await.context("bench runs on the container backend")?;
     eprintln!("bench: dashstream reaches the broker {}", broker.route());
     let progress = |line: &str| eprintln!("bench: {line}");
     let report = Bench::new(&broker, opts, &progress).run().await?;

@@ -6,7 +6,7 @@
 
 use dashstream::bench::compression::{Mode, SIZES};
 use dashstream::bench::{svg, Bench, BenchOptions};
-use dashstream::broker::container::ContainerBroker;
+use dashstream::broker::container::{ContainerBroker, Jvm};
 use dashstream::broker::direct_route::Route;
 use dashstream::broker::Broker;
 
@@ -31,7 +31,7 @@ fn options() -> BenchOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_bench_run_accounts_for_every_planned_record() -> anyhow::Result<()> {
     // As `dashstream bench` does: straight to the container where the host can route to it.
-    let broker = ContainerBroker::single_via(Route::Direct).await?;
+    let broker = ContainerBroker::single_via(Route::Direct, Jvm::AsShipped).await?;
     let direct = !broker.bootstrap_servers().starts_with("127.0.0.1:");
     assert_eq!(broker.route().starts_with("direct to"), direct, "{} vs {}", broker.route(), broker.bootstrap_servers());
     let report = Bench::new(&broker, options(), &|_| {}).run().await?;

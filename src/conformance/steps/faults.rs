@@ -1,5 +1,6 @@
-//! Fault scenarios: a broker of the scenario's own (faults must not hit other
-//! scenarios), steady traffic, one fault, and the verdict.
+//! Fault scenarios: a broker of the scenario's own for faults that break a
+//! broker (they must not hit other scenarios), the shared broker for client
+//! faults, steady traffic, one fault, and the verdict.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,9 +34,23 @@ async fn cluster_of_its_own(w: &mut DashWorld) -> anyhow::Result<()> {
     own(w, true).await
 }
 
+/// Client faults (a producer or consumer crash) run on the broker the other
+/// scenarios share: their topic and group are their own, and the broker is not
+/// touched. One JVM fewer per such scenario on a 2-core machine.
+#[given("the shared broker, which a client fault leaves alone")]
+async fn shared_broker(w: &mut DashWorld) -> anyhow::Result<()> {
+    anyhow::ensure!(w.own_broker.is_none(), "this scenario already has a broker of its own");
+    w.notes.push(format!("shared broker: {}", w.broker().describe()));
+    Ok(())
+}
+
 #[when(expr = "steady traffic meets the fault {string}")]
 async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     let plan = Fault::parse(&fault).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        plan.is_client_fault() || w.own_broker.is_some(),
+        "{fault} breaks the broker: the scenario needs a broker of its own, or it would hit every scenario sharing it"
+    );
     let hold = if plan.is_client_fault() { Duration::ZERO } else { Duration::from_secs(4) };
     let opts = RunOptions {
         rate: 100.0,
