@@ -103,6 +103,7 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
         scenario: format!("{:?} of traffic at {}/s with {} faults", args.duration, args.rate, plan.len()),
         status: if v.verdict == "pass" { "passed" } else { "failed" }.into(),
         error: (v.verdict != "pass").then(|| failure_message(v)),
+        seconds: v.duration_s,
         evidence: Evidence {
             broker: v.broker.clone(),
             pipeline: "reference".into(),

@@ -39,7 +39,22 @@ pub struct ScenarioRecord {
     pub scenario: String,
     pub status: String,
     pub error: Option<String>,
+    /// Wall time from the scenario's first step to its end.
+    pub seconds: f64,
     pub evidence: Evidence,
+}
+
+/// One line per backend naming its longest scenario: the run's critical path,
+/// since scenarios run concurrently and the backend ends with its slowest.
+pub fn critical_path(records: &[ScenarioRecord]) -> Vec<String> {
+    let mut longest: BTreeMap<&str, &ScenarioRecord> = BTreeMap::new();
+    for r in records {
+        let slot = longest.entry(r.backend.as_str()).or_insert(r);
+        if r.seconds > slot.seconds {
+            *slot = r;
+        }
+    }
+    longest.into_iter().map(|(backend, r)| format!("{backend}: critical path {} ({:.1} s)", r.scenario, r.seconds)).collect()
 }
 
 /// Collects the evidence from a world.
@@ -108,9 +123,9 @@ pub fn markdown(records: &[ScenarioRecord], summary: &[String]) -> String {
     for line in summary {
         let _ = writeln!(s, "- {line}");
     }
-    let _ = writeln!(s, "\n| backend | feature | scenario | result |\n|---|---|---|---|");
+    let _ = writeln!(s, "\n| backend | feature | scenario | result | seconds |\n|---|---|---|---|---|");
     for r in records {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", r.backend, r.feature, r.scenario, r.status);
+        let _ = writeln!(s, "| {} | {} | {} | {} | {:.1} |", r.backend, r.feature, r.scenario, r.status, r.seconds);
     }
     for r in records {
         let _ = writeln!(s, "\n## [{}] {} — {}: {}\n", r.backend, r.feature, r.scenario, r.status.to_uppercase());
@@ -145,9 +160,18 @@ pub fn html(records: &[ScenarioRecord], summary: &[String]) -> String {
     for line in summary {
         let _ = write!(s, "<li>{}</li>", esc(line));
     }
-    s.push_str("</ul><table><tr><th>backend</th><th>feature</th><th>scenario</th><th>result</th></tr>");
+    s.push_str("</ul><table><tr><th>backend</th><th>feature</th><th>scenario</th><th>result</th><th>seconds</th></tr>");
     for r in records {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>", esc(&r.backend), esc(&r.feature), esc(&r.scenario), r.status, r.status);
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.1}</td></tr>",
+            esc(&r.backend),
+            esc(&r.feature),
+            esc(&r.scenario),
+            r.status,
+            r.status,
+            r.seconds
+        );
     }
     s.push_str("</table>");
     for r in records {
@@ -167,4 +191,34 @@ pub fn html(records: &[ScenarioRecord], summary: &[String]) -> String {
     }
     s.push_str("</body></html>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(backend: &str, scenario: &str, seconds: f64) -> ScenarioRecord {
+        ScenarioRecord {
+            backend: backend.into(),
+            feature: "f".into(),
+            scenario: scenario.into(),
+            status: "passed".into(),
+            error: None,
+            seconds,
+            evidence: Evidence::default(),
+        }
+    }
+
+    #[test]
+    fn the_critical_path_is_each_backends_longest_scenario() {
+        let records = [record("mock", "a", 3.0), record("container", "b", 40.5), record("mock", "c", 16.1), record("container", "d", 2.0)];
+        assert_eq!(critical_path(&records), ["container: critical path b (40.5 s)", "mock: critical path c (16.1 s)"]);
+    }
+
+    #[test]
+    fn both_reports_show_each_scenarios_duration() {
+        let records = [record("mock", "a", 3.25)];
+        assert!(markdown(&records, &[]).contains("| mock | f | a | passed | 3.2 |"));
+        assert!(html(&records, &[]).contains("<td>3.2</td>"));
+    }
 }

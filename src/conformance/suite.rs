@@ -172,12 +172,13 @@ fn record_of(backend: BrokerKind, feature: &str, scenario: &cucumber::gherkin::S
         ScenarioFinished::BeforeHookFailed(_) => ("failed", Some("before hook failed".to_string())),
     };
     let evidence = w.as_deref().map(evidence::collect).unwrap_or_default();
+    let seconds = w.as_deref().and_then(|w| w.started).map_or(0.0, |t| t.elapsed().as_secs_f64());
     if let Some(w) = w {
         w.consumer = None; // stops a consumer that a failed scenario left running
         w.own_broker = None; // removes the scenario's own container now, not at the end of the run
     }
     let name = if scenario.examples.is_empty() { scenario.name.clone() } else { format!("{} (example, line {})", scenario.name, scenario.position.line) };
-    ScenarioRecord { backend: backend.to_string(), feature: feature.to_string(), scenario: name, status: status.to_string(), error, evidence }
+    ScenarioRecord { backend: backend.to_string(), feature: feature.to_string(), scenario: name, status: status.to_string(), error, seconds, evidence }
 }
 
 /// Runs the features on one backend; returns whether cucumber saw the run fail.
@@ -196,6 +197,7 @@ async fn run_cucumber(
         .fail_on_skipped()
         .before(move |_, _, _, w| {
             w.env = Some(env.clone());
+            w.started = Some(Instant::now());
             Box::pin(async {})
         })
         .after(move |feature, _, scenario, finished, w| {
@@ -232,7 +234,8 @@ pub async fn run(opts: &SuiteOptions) -> SuiteResult {
         out.records.extend(recs);
     }
     out.records.sort_by(|a, b| (&a.backend, &a.feature, &a.scenario).cmp(&(&b.backend, &b.feature, &b.scenario)));
-    let summary = out.summary();
+    let mut summary = out.summary();
+    summary.extend(evidence::critical_path(&out.records));
     let _ = std::fs::write(opts.report_dir.join(format!("report-{}.md", opts.label)), evidence::markdown(&out.records, &summary));
     let _ = std::fs::write(opts.report_dir.join(format!("report-{}.html", opts.label)), evidence::html(&out.records, &summary));
     out

@@ -28,6 +28,8 @@ pub struct SuiteEnv {
 #[world(init = Self::new)]
 pub struct DashWorld {
     pub env: Option<Arc<SuiteEnv>>,
+    /// When the scenario's first step began (for its duration in the report).
+    pub started: Option<std::time::Instant>,
     pub topic: String,
     pub group: String,
     pub metrics: Metrics,
@@ -71,6 +73,7 @@ impl DashWorld {
     fn new() -> Self {
         Self {
             env: None,
+            started: None,
             topic: String::new(),
             group: String::new(),
             metrics: Metrics::new(),
