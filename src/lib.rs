@@ -35,4 +35,8 @@ pub mod sample;
 #[allow(clippy::all, missing_docs)]
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/dashstream.v1.rs"));
+
+    /// `proto/dashstream.proto` as an encoded `FileDescriptorSet`: the schema
+    /// legacy frames are checked against, and what other protobuf libraries load in tests.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dashstream.fds"));
 }

@@ -12,7 +12,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
-use super::BrokerError;
+use super::{BrokerError, TopicStatus};
 
 const POLL: Duration = Duration::from_millis(200);
 
@@ -47,20 +47,26 @@ pub async fn wait_for_brokers(config: &ClientConfig, brokers: usize, deadline: D
     Err(BrokerError::Timeout { what: format!("{brokers} broker(s)"), secs: deadline.as_secs(), last })
 }
 
-/// Creates `topic` (an existing topic is fine) and waits until all its partitions have a leader.
+/// How many partitions `topic` has, if it exists. Lists all topics (never
+/// asks for this one, which could trigger auto-creation).
+pub async fn existing_partitions(config: &ClientConfig, topic: &str) -> Option<i32> {
+    let md = metadata(config, None, Duration::from_secs(10)).await.ok()?;
+    md.topics().iter().find(|t| t.name() == topic && !t.partitions().is_empty()).map(|t| t.partitions().len() as i32)
+}
+
+/// Creates `topic` unless it exists (an existing topic is used as it is,
+/// whatever its partition count), and waits until all its partitions have a leader.
 pub async fn create_topic(
     config: &ClientConfig,
     topic: &str,
     partitions: i32,
     replication: i32,
     deadline: Duration,
-) -> Result<(), BrokerError> {
+) -> Result<TopicStatus, BrokerError> {
     let start = Instant::now();
-    // Listing all topics (not asking for this one) never triggers auto-creation.
-    if let Ok(md) = metadata(config, None, Duration::from_secs(10)).await {
-        if md.topics().iter().any(|t| t.name() == topic && t.partitions().len() as i32 >= partitions) {
-            return wait_for_leaders(config, topic, partitions, deadline).await;
-        }
+    if let Some(existing) = existing_partitions(config, topic).await {
+        wait_for_leaders(config, topic, existing, deadline).await?;
+        return Ok(TopicStatus { partitions: existing, created: false });
     }
     let client = admin(config)?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -69,7 +75,13 @@ pub async fn create_topic(
         let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
         match client.create_topics([&new], &opts).await {
             Ok(results) => match results.into_iter().next() {
-                Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => break,
+                Some(Ok(_)) => break,
+                // Created meanwhile by someone else: used as it is.
+                Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {
+                    let existing = existing_partitions(config, topic).await.unwrap_or(partitions);
+                    wait_for_leaders(config, topic, existing, deadline.saturating_sub(start.elapsed())).await?;
+                    return Ok(TopicStatus { partitions: existing, created: false });
+                }
                 Some(Err((_, code))) => last = format!("create {topic}: {code}"),
                 None => last = "no result".into(),
             },
@@ -80,7 +92,8 @@ pub async fn create_topic(
         }
         tokio::time::sleep(POLL).await;
     }
-    wait_for_leaders(config, topic, partitions, deadline.saturating_sub(start.elapsed())).await
+    wait_for_leaders(config, topic, partitions, deadline.saturating_sub(start.elapsed())).await?;
+    Ok(TopicStatus { partitions, created: true })
 }
 
 /// Waits until every partition of `topic` has a leader in the metadata.

@@ -313,7 +313,7 @@ impl Broker for ContainerBroker {
         self.packet_loss_rule_of(self.node(id)?).await
     }
 
-    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<super::TopicStatus, BrokerError> {
         admin::create_topic(&self.client_config(), topic, partitions, self.replication_factor(), READY_DEADLINE).await
     }
 

@@ -65,7 +65,7 @@ impl Broker for ExternalBroker {
         None
     }
 
-    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<super::TopicStatus, BrokerError> {
         admin::create_topic(&self.client_config(), topic, partitions, self.replication, Duration::from_secs(60)).await
     }
 

@@ -130,11 +130,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn resolve(kind: BrokerKind, connection: &ConnectionArgs) -> BrokerKind {
     match (kind, &connection.bootstrap) {
         (BrokerKind::Auto, Some(_)) => BrokerKind::External,
-        (BrokerKind::Auto, None) if crate::docker::ensure_docker_host().is_ok() => BrokerKind::Container,
-        (BrokerKind::Auto, None) => {
-            tracing::info!("no Docker host answers: using the embedded mock broker");
-            BrokerKind::Mock
-        }
+        (BrokerKind::Auto, None) => match crate::docker::ensure_docker_host() {
+            Ok(_) => BrokerKind::Container,
+            // A host set explicitly is the user's choice: its error, not a fallback.
+            Err(e) if e.explicit.is_some() => BrokerKind::Container,
+            Err(_) => {
+                tracing::info!("no Docker host answers: using the embedded mock broker");
+                BrokerKind::Mock
+            }
+        },
         (k, _) => k,
     }
 }
@@ -208,7 +212,7 @@ impl Broker for Configured {
     async fn packet_loss_rule(&self, id: i32) -> Result<Option<u64>, BrokerError> {
         self.inner.packet_loss_rule(id).await
     }
-    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<super::TopicStatus, BrokerError> {
         self.inner.create_topic(topic, partitions).await
     }
     async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError> {

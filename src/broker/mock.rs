@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind};
+use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind, TopicStatus};
 
 /// `MockCluster` holds a raw librdkafka handle. Every mock API call posts an
 /// operation to the cluster's own thread and waits for it, which librdkafka
@@ -86,10 +86,15 @@ impl Broker for MockBroker {
         usize::try_from(id - 1).ok().and_then(|i| self.bootstrap.split(',').nth(i)).map(str::to_string)
     }
 
-    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<TopicStatus, BrokerError> {
+        if let Some(existing) = admin::existing_partitions(&self.client_config(), topic).await {
+            admin::wait_for_leaders(&self.client_config(), topic, existing, Duration::from_secs(30)).await?;
+            return Ok(TopicStatus { partitions: existing, created: false });
+        }
         self.with(|c| c.create_topic(topic, partitions, self.replication_factor()))
             .map_err(|e| BrokerError::kafka(format!("creating mock topic {topic}"), e))?;
-        admin::wait_for_leaders(&self.client_config(), topic, partitions, Duration::from_secs(30)).await
+        admin::wait_for_leaders(&self.client_config(), topic, partitions, Duration::from_secs(30)).await?;
+        Ok(TopicStatus { partitions, created: true })
     }
 
     async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError> {

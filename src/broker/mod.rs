@@ -105,11 +105,33 @@ pub trait Broker: Send + Sync {
     async fn packet_loss_rule(&self, _id: i32) -> Result<Option<u64>, BrokerError> {
         Ok(None)
     }
-    /// Creates a topic and waits until every partition has a leader.
-    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), BrokerError>;
+    /// Creates `topic` with `partitions` partitions if it does not exist; an
+    /// existing topic is used as it is (any partition count, any replication).
+    /// Returns once every partition has a leader, saying which it was.
+    async fn create_topic(&self, topic: &str, partitions: i32) -> Result<TopicStatus, BrokerError>;
     /// Performs an action and returns once it has taken effect (checked, not
     /// assumed). A backend that cannot perform it returns [`BrokerError::Unsupported`].
     async fn apply(&self, action: &BrokerAction) -> Result<(), BrokerError>;
+}
+
+/// What [`Broker::create_topic`] found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicStatus {
+    /// Partitions the topic has (those of an existing topic, not those asked for).
+    pub partitions: i32,
+    /// Created now, rather than found.
+    pub created: bool,
+}
+
+impl std::fmt::Display for TopicStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.partitions == 1 { "" } else { "s" };
+        if self.created {
+            write!(f, "created with {} partition{s}", self.partitions)
+        } else {
+            write!(f, "exists with {} partition{s}, used as it is", self.partitions)
+        }
+    }
 }
 
 /// How a broker process ended.

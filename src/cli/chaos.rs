@@ -96,6 +96,9 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
         v.acked, v.unacked, v.received, v.duplicates, v.producer_sessions
     ));
     notes.push(format!("lag after healing: {:?}", v.lag_after_heal));
+    if v.consumer_stall_restarts > 0 {
+        notes.push(format!("consumer client rebuilt after a stall: {} time(s)", v.consumer_stall_restarts));
+    }
     notes.extend(v.failures.iter().map(|f| format!("problem: {f}")));
     ScenarioRecord {
         backend: kind.to_string(),

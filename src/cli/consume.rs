@@ -68,6 +68,9 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = args.dlq_topic {
         settings.dlq_topic = d;
     }
+    // The topic read is never created here; the dead-letter topic is, if missing.
+    let dlq_status = broker.create_topic(&settings.dlq_topic, 1).await?;
+    eprintln!("dead-letter topic {}: {dlq_status}", settings.dlq_topic);
     settings.grace = args.grace;
     settings.codec = CodecConfig::default().with_legacy(!args.no_legacy);
     let mut c = DashConsumer::new(&broker.client_config(), settings, served.metrics.clone())?;

@@ -71,7 +71,8 @@ fn payload(i: u64, size: usize) -> Payload {
 pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let broker = args.broker.open().await?;
     let served = args.metrics.serve().await?;
-    broker.create_topic(&args.topic, 3).await?;
+    let topic_status = broker.create_topic(&args.topic, 3).await?;
+    eprintln!("topic {}: {topic_status}", args.topic);
     let mut settings = ProducerSettings::new(&args.topic);
     settings.codec = args.send.codec();
     settings.batch_compression = args.send.batch_compress;
@@ -93,6 +94,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     producer.flush(Duration::from_secs(30)).await?;
     print_json(&serde_json::json!({
         "topic": args.topic,
+        "topic_status": topic_status.to_string(),
         "producer_id": producer.producer_id(),
         "session": producer.session(),
         "sent": args.count,

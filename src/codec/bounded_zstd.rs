@@ -36,7 +36,7 @@ pub(crate) fn decompress(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> R
         .map_err(|_| DecodeError::BadZstd("corrupt frame header".into()))?;
     match declared {
         Some(size) if size > cap as u64 => {
-            Err(DecodeError::TooLarge(format!("the zstd frame declares {size} bytes of content, over the cap of {cap} bytes")))
+            Err(DecodeError::TooLarge(format!("size cap: the zstd frame declares {size} bytes of content, over the cap of {cap} bytes")))
         }
         Some(size) => one_shot(dctx, body, size as usize),
         None => streamed(dctx, body, cap),
@@ -76,7 +76,7 @@ fn streamed(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> Result<Vec<u8>
         let hint = {
             let pos = out.len();
             let mut output = OutBuffer::around_pos(&mut out, pos);
-            let hint = dctx.decompress_stream(&mut output, &mut input).map_err(|code| map_stream_error(code, cap))?;
+            let hint = dctx.decompress_stream(&mut output, &mut input).map_err(|code| map_stream_error(code, body, window_log))?;
             let written = output.pos();
             // `output` borrows `out` up to here (non-lexical lifetimes end the borrow).
             debug_assert_eq!(written, out.len());
@@ -94,15 +94,34 @@ fn streamed(dctx: &mut DCtx<'static>, body: &[u8], cap: usize) -> Result<Vec<u8>
     }
 }
 
-fn map_stream_error(code: usize, cap: usize) -> DecodeError {
+fn map_stream_error(code: usize, body: &[u8], window_log: u32) -> DecodeError {
     let name = zstd_safe::get_error_name(code);
     if name.contains("too much memory") || name.contains("windowLog") || name.contains("Frame requires") {
-        DecodeError::TooLarge(format!("the zstd frame needs a window larger than the cap of {cap} bytes"))
+        let limit = 1u64 << window_log;
+        let asked = declared_window(body).map_or_else(|| "a window".to_string(), |w| format!("a {w}-byte window"));
+        DecodeError::TooLarge(format!(
+            "window limit: the zstd frame declares no content size and asks for {asked}, over this decoder's window limit of \
+             {limit} bytes (the size cap rounded up to a power of two); encoders keep windowLog at most 22 (4 MiB) or declare the content size"
+        ))
     } else {
         DecodeError::BadZstd(format!("corrupt frame: {name}"))
     }
 }
 
+/// The window a frame header asks for (RFC 8878 3.1.1.1.2), when it has a
+/// Window_Descriptor (a single-segment frame's window is its content size).
+fn declared_window(body: &[u8]) -> Option<u64> {
+    let descriptor = *body.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    if single_segment {
+        return None;
+    }
+    let wd = *body.get(5)?;
+    let window_log = 10 + u32::from(wd >> 3);
+    let base = 1u64 << window_log;
+    Some(base + (base / 8) * u64::from(wd & 7))
+}
+
 fn too_large_stream(cap: usize) -> DecodeError {
-    DecodeError::TooLarge(format!("the zstd frame expands past the cap of {cap} bytes (stopped there)"))
+    DecodeError::TooLarge(format!("size cap: the zstd frame expands past the cap of {cap} bytes (stopped there)"))
 }

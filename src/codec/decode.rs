@@ -82,7 +82,7 @@ impl Decoder {
 
 fn check_raw_size(len: usize, cap: usize) -> Result<(), DecodeError> {
     if len > cap {
-        return Err(DecodeError::TooLarge(format!("the protobuf body is {len} bytes, over the cap of {cap} bytes")));
+        return Err(DecodeError::TooLarge(format!("size cap: the protobuf body is {len} bytes, over the cap of {cap} bytes")));
     }
     Ok(())
 }
@@ -107,19 +107,15 @@ fn decode_protobuf(body: &[u8]) -> Result<Envelope, DecodeError> {
     Ok(message)
 }
 
-/// A legacy raw frame is a guess by nature, so it must be exactly a canonical
-/// `Envelope`: unknown fields or trailing junk mean it is not one of ours.
+/// A legacy raw frame is a guess by nature, so it must be exactly an
+/// `Envelope`: every field declared in the schema with its declared wire type
+/// (any valid proto3 encoding, whichever library wrote it); unknown fields or
+/// trailing junk mean it is not one of ours.
 fn decode_legacy_raw(frame: &[u8]) -> Result<Envelope, DecodeError> {
     let message = decode_protobuf(frame)
         .map_err(|e| DecodeError::BadProtobuf(format!("{} (tried as a legacy frame without format byte)", detail(&e))))?;
-    let canonical_len = message.encoded_len();
-    if canonical_len != frame.len() {
-        return Err(DecodeError::BadProtobuf(format!(
-            "tried as a legacy frame without format byte: {} bytes do not re-encode to the same length ({canonical_len}); \
-             unknown fields or junk",
-            frame.len()
-        )));
-    }
+    super::wire_check::only_declared_fields(frame)
+        .map_err(|why| DecodeError::BadProtobuf(format!("tried as a legacy frame without format byte: {why}; not an Envelope")))?;
     Ok(message)
 }
 

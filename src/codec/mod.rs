@@ -30,6 +30,7 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+mod wire_check;
 
 pub use config::{CodecConfig, CompressionPolicy};
 pub use decode::{Decoded, Decoder};

@@ -56,6 +56,8 @@ pub struct DashWorld {
     pub verdict: Option<crate::faults::Verdict>,
     /// The live path: a forwarder and WebSocket clients.
     pub live: crate::conformance::live::Live,
+    /// Frames another protobuf library wrote: the message planned and its bytes.
+    pub interop: Option<(crate::proto::Envelope, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for DashWorld {
@@ -93,6 +95,7 @@ impl DashWorld {
             own_broker: None,
             verdict: None,
             live: Default::default(),
+            interop: None,
         }
     }
 

@@ -39,6 +39,9 @@ pub struct Candidate {
     pub host: String,
     /// For sockets: the file, which must exist to be probed.
     pub socket: Option<PathBuf>,
+    /// Configured by the user (`DOCKER_HOST`, the properties file): used
+    /// alone, never replaced by a socket found elsewhere.
+    pub explicit: bool,
 }
 
 /// One place tried and why it was not used.
@@ -63,10 +66,24 @@ pub struct FoundHost {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct DockerHostError {
     pub tried: Vec<Tried>,
+    /// Set when the host was configured explicitly (its source, e.g.
+    /// `DOCKER_HOST`): then it was the only place tried.
+    pub explicit: Option<String>,
 }
 
 impl fmt::Display for DockerHostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(source), Some(t)) = (&self.explicit, self.tried.last()) {
+            let host = t.host.as_deref().unwrap_or("?");
+            writeln!(f, "the Docker host set in {source} ({host}) does not answer: {}", t.reason)?;
+            writeln!(f, "a Docker host set explicitly is used alone: the usual sockets are not searched")?;
+            return write!(
+                f,
+                "fix: start the engine behind it (e.g. `colima start`), point {source} at one that runs \
+                 (DOCKER_HOST=unix:///path/to/docker.sock), unset it to search the usual sockets, \
+                 or use the embedded broker (`--broker mock`, or DASHSTREAM_BROKER=mock)"
+            );
+        }
         writeln!(f, "no Docker host answers; tried, in order:")?;
         for t in &self.tried {
             match &t.host {
@@ -88,7 +105,7 @@ impl fmt::Display for DockerHostError {
 pub fn candidates(env: &DiscoveryEnv) -> Vec<Result<Candidate, Tried>> {
     let mut list = Vec::new();
     match &env.docker_host {
-        Some(h) => list.push(Ok(Candidate { source: "DOCKER_HOST".into(), host: h.clone(), socket: socket_of(h) })),
+        Some(h) => list.push(Ok(Candidate { source: "DOCKER_HOST".into(), host: h.clone(), socket: socket_of(h), explicit: true })),
         None => list.push(Err(Tried { source: "DOCKER_HOST".into(), host: None, reason: "not set".into() })),
     }
     let props_path = env.home.as_ref().map(|h| h.join(".testcontainers.properties"));
@@ -100,6 +117,7 @@ pub fn candidates(env: &DiscoveryEnv) -> Vec<Result<Candidate, Tried>> {
                         source: format!("~/.testcontainers.properties {key}"),
                         socket: socket_of(&h),
                         host: h,
+                        explicit: true,
                     })),
                     None => list.push(Err(Tried {
                         source: format!("~/.testcontainers.properties {key}"),
@@ -118,7 +136,7 @@ pub fn candidates(env: &DiscoveryEnv) -> Vec<Result<Candidate, Tried>> {
     }
     for (label, path) in socket_paths(env) {
         let host = format!("unix://{}", path.display());
-        list.push(Ok(Candidate { source: label, host, socket: Some(path) }));
+        list.push(Ok(Candidate { source: label, host, socket: Some(path), explicit: false }));
     }
     list
 }
@@ -154,34 +172,38 @@ fn property(text: &str, key: &str) -> Option<String> {
     })
 }
 
-/// Tries each candidate in order and returns the first that answers.
+/// The first explicitly configured candidate (`DOCKER_HOST`, then the
+/// properties file) is used alone, as Docker's CLI and testcontainers do: it
+/// answers or discovery fails naming it. With nothing configured, each usual
+/// socket is tried in order and the first that answers is used.
 pub fn discover(env: &DiscoveryEnv, probe: &dyn Probe) -> Result<FoundHost, DockerHostError> {
-    let mut tried = Vec::new();
-    for c in candidates(env) {
-        let c = match c {
-            Ok(c) => c,
-            Err(t) => {
-                tried.push(t);
-                continue;
-            }
+    let all = candidates(env);
+    if let Some(c) = all.iter().flatten().find(|c| c.explicit) {
+        return match try_candidate(c, probe) {
+            Ok(version) => Ok(FoundHost { host: c.host.clone(), source: c.source.clone(), version, skipped: Vec::new() }),
+            Err(t) => Err(DockerHostError { tried: vec![t], explicit: Some(c.source.clone()) }),
         };
-        if let Some(sock) = &c.socket {
-            if !exists(sock) {
-                tried.push(Tried { source: c.source, host: Some(c.host), reason: "no such socket".into() });
-                continue;
-            }
-        }
-        match probe.probe(&c.host) {
-            Ok(version) => {
-                return Ok(FoundHost { host: c.host, source: c.source, version, skipped: tried });
-            }
-            Err(reason) => {
-                tracing::debug!(host = %c.host, %reason, "docker host skipped");
-                tried.push(Tried { source: c.source, host: Some(c.host), reason: format!("exists but does not answer: {reason}") });
-            }
+    }
+    let mut tried = Vec::new();
+    for c in all {
+        match c.and_then(|c| try_candidate(&c, probe).map(|version| (c, version))) {
+            Ok((c, version)) => return Ok(FoundHost { host: c.host, source: c.source, version, skipped: tried }),
+            Err(t) => tried.push(t),
         }
     }
-    Err(DockerHostError { tried })
+    Err(DockerHostError { tried, explicit: None })
+}
+
+/// The engine's version if `c` answers, else why not.
+fn try_candidate(c: &Candidate, probe: &dyn Probe) -> Result<String, Tried> {
+    let not_used = |reason: String| Tried { source: c.source.clone(), host: Some(c.host.clone()), reason };
+    if c.socket.as_deref().is_some_and(|sock| !exists(sock)) {
+        return Err(not_used("no such socket".into()));
+    }
+    probe.probe(&c.host).map_err(|reason| {
+        tracing::debug!(host = %c.host, %reason, "docker host skipped");
+        not_used(format!("exists but does not answer: {reason}"))
+    })
 }
 
 fn exists(p: &Path) -> bool {

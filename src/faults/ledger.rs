@@ -28,6 +28,8 @@ pub(super) struct Ledger {
     pub skewed: u64,
     pub errors: Vec<String>,
     pub commit_failures: u64,
+    /// Consumer clients rebuilt because they stalled with records waiting (see `pipeline::stall`).
+    pub stall_restarts: u64,
     /// Requests the producers retried (librdkafka statistics), over every incarnation.
     pub producer_retries: u64,
     /// Client crashes as they really happened: (when, what happened).
@@ -41,6 +43,7 @@ impl Ledger {
         self.decoded += r.decoded;
         self.latency_samples += r.latency_ms.count;
         self.skewed += r.clock_skew.count;
+        self.stall_restarts += r.stall_restarts;
     }
 
     /// Whether every decoded message gave exactly one latency sample or skew observation.

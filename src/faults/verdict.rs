@@ -33,6 +33,9 @@ pub struct Verdict {
     pub commit_failures: u64,
     /// Produce requests the producers retried (librdkafka statistics).
     pub producer_retries: u64,
+    /// Consumer clients rebuilt because they stalled with records waiting: a
+    /// librdkafka stall survived, reported rather than hidden.
+    pub consumer_stall_restarts: u64,
     pub producer_sessions: usize,
     pub negative_latency: u64,
     /// Consumer lag per partition once the faults healed and the consumer drained.
@@ -69,6 +72,7 @@ pub(super) fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap
         duplicates: l.duplicates,
         commit_failures: l.commit_failures,
         producer_retries: l.producer_retries,
+        consumer_stall_restarts: l.stall_restarts,
         producer_sessions: l.acked.len(),
         negative_latency: l.negative,
         lag_after_heal: lag,

@@ -104,6 +104,8 @@ pub(super) async fn consume(
         let mut s = ConsumerSettings::new(&topic, &group);
         s.auto_commit = false;
         s.grace = Duration::from_secs(600);
+        // Well inside the stop deadline, so a stalled client is rebuilt in time to catch up.
+        s.restart_when_stalled = Some(Duration::from_secs(10));
         DashConsumer::new(&broker.client_config(), s, metrics.clone())
     };
     let mut consumer = new_consumer()?;
@@ -133,7 +135,14 @@ pub(super) async fn consume(
             // Caught up means at the end of the log (duplicates written during
             // the fault included), committed: lag zero, or the deadline.
             commit(&mut consumer, &ledger).await;
-            if consumer.update_lag().await.is_ok_and(|lag| lag.values().all(|l| *l == 0)) || stop_deadline(&mut stopped_at) {
+            let lag = consumer.update_lag().await;
+            if lag.as_ref().is_ok_and(|lag| lag.values().all(|l| *l == 0)) {
+                break;
+            }
+            if stop_deadline(&mut stopped_at) {
+                let lag = lag.map_or_else(|e| format!("unknown ({e})"), |l| format!("{l:?}"));
+                let state = consumer.describe_position();
+                lock(&ledger).errors.push(format!("consumer-stuck: not at the end of the log {STOP_DEADLINE:?} after the stop: lag {lag}; {state}"));
                 break;
             }
         }
@@ -168,5 +177,8 @@ async fn commit(consumer: &mut DashConsumer, ledger: &Mutex<Ledger>) {
 
 /// After the stop request the consumer gets 30 s to reach the end of the log.
 fn stop_deadline(stopped_at: &mut Option<Instant>) -> bool {
-    stopped_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(30)
+    stopped_at.get_or_insert_with(Instant::now).elapsed() > STOP_DEADLINE
 }
+
+/// How long after the stop request the consumer may take to reach the end of the log.
+const STOP_DEADLINE: Duration = Duration::from_secs(30);

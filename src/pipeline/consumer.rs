@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde::Serialize;
 
 use super::latency::{Latency, LatencyStats, Percentiles, WallClock};
@@ -25,6 +25,7 @@ use super::set_default;
 use super::ratelimit::RateLimitedLog;
 use super::deferred::{CopyFailed, Deferred, Settled, MAX_IN_FLIGHT};
 use super::offsets::PendingOffsets;
+use super::stall::StallWatch;
 use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
@@ -55,6 +56,9 @@ pub struct ConsumerSettings {
     /// Commit stored offsets in the background (default). When off, only
     /// [`DashConsumer::commit`] and [`DashConsumer::finish`] commit.
     pub auto_commit: bool,
+    /// Rebuild the Kafka client when, this long without a record, assigned
+    /// partitions still have records waiting (see `stall`); `None`: never.
+    pub restart_when_stalled: Option<Duration>,
 }
 
 impl ConsumerSettings {
@@ -68,6 +72,7 @@ impl ConsumerSettings {
             grace: Duration::from_secs(10),
             clock: WallClock::default(),
             auto_commit: true,
+            restart_when_stalled: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -103,11 +108,25 @@ pub struct ConsumeReport {
     pub latency_ms: Percentiles,
     /// Per partition: high watermark minus committed offset, at the last check.
     pub lag: BTreeMap<i32, i64>,
+    /// Times the Kafka client was rebuilt because it stalled with records waiting.
+    pub stall_restarts: u64,
+}
+
+mod position;
+
+/// A consumer subscribed to `topic`.
+fn subscribed(cfg: &ClientConfig, topic: &str) -> Result<StreamConsumer, PipelineError> {
+    let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
+    consumer.subscribe(&[topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
+    Ok(consumer)
 }
 
 /// Consumes one topic.
 pub struct DashConsumer {
     consumer: Arc<StreamConsumer>,
+    /// What the client was created from, to create it again after a stall.
+    consumer_config: ClientConfig,
+    stall: StallWatch,
     dlq: FutureProducer,
     decoder: Decoder,
     detector: LossDetector,
@@ -139,8 +158,7 @@ impl DashConsumer {
         // Latency matters more than fetch efficiency here: do not park fetches for 500 ms.
         set_default(&mut cfg, "fetch.wait.max.ms", "50");
         set_default(&mut cfg, "fetch.error.backoff.ms", "50");
-        let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
-        consumer.subscribe(&[&settings.topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
+        let consumer = subscribed(&cfg, &settings.topic)?;
         let mut pcfg = crate::broker::roles::for_producer(client);
         // Dead letters are the last copy of a record: always fully acknowledged.
         pcfg.set("acks", "all");
@@ -148,6 +166,8 @@ impl DashConsumer {
         let dlq: FutureProducer = pcfg.create().map_err(|e| PipelineError::kafka("creating dead-letter producer", e))?;
         Ok(Self {
             consumer: Arc::new(consumer),
+            consumer_config: cfg,
+            stall: StallWatch::new(settings.restart_when_stalled),
             dlq,
             decoder: Decoder::new(settings.codec.clone()),
             detector: LossDetector::new(settings.grace),
@@ -181,7 +201,10 @@ impl DashConsumer {
         let received = match consumer.recv().now_or_never() {
             Some(r) => r,
             None => match tokio::time::timeout(timeout, consumer.recv()).await {
-                Err(_) => return Ok(None),
+                Err(_) => {
+                    self.watch_for_stall().await;
+                    return Ok(None);
+                }
                 Ok(r) => {
                     now = Instant::now();
                     r
@@ -196,6 +219,7 @@ impl DashConsumer {
             Ok(m) => m,
         };
         let (partition, offset) = (msg.partition(), msg.offset());
+        self.stall.record_arrived(now);
         self.report.received += 1;
         self.received.inc();
         let payload = msg.payload().unwrap_or_default();
@@ -316,42 +340,6 @@ impl DashConsumer {
         }
     }
 
-    /// Current lag of every partition of the topic (high watermark minus the
-    /// group's committed offset), also exported. Works whether or not the
-    /// group is rebalancing: it asks for the topic's partitions, not the assignment.
-    pub async fn update_lag(&mut self) -> Result<BTreeMap<i32, i64>, PipelineError> {
-        let consumer = self.consumer.clone();
-        let topic = self.settings.topic.clone();
-        let lag = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
-            let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5))?;
-            let mut all = TopicPartitionList::new();
-            for t in md.topics().iter().filter(|t| t.name() == topic) {
-                for p in t.partitions() {
-                    all.add_partition(&topic, p.id());
-                }
-            }
-            let committed = consumer.committed_offsets(all, Duration::from_secs(5))?;
-            let mut lag = BTreeMap::new();
-            for el in committed.elements_for_topic(&topic) {
-                let (low, high) = consumer.fetch_watermarks(&topic, el.partition(), Duration::from_secs(5))?;
-                let done = match el.offset() {
-                    Offset::Offset(o) => o,
-                    _ => low,
-                };
-                lag.insert(el.partition(), (high - done).max(0));
-            }
-            Ok(lag)
-        })
-        .await
-        .expect("lag task panicked")
-        .map_err(|e| PipelineError::kafka("measuring consumer lag", e))?;
-        for (p, l) in &lag {
-            self.metrics.consumer_lag.with_label_values(&[&self.settings.topic, &p.to_string()]).set(*l);
-        }
-        self.report.lag = lag.clone();
-        Ok(lag)
-    }
-
     /// Counts so far (holes still within the grace period are not yet lost).
     pub fn report(&self) -> ConsumeReport {
         let mut r = self.report.clone();
@@ -446,25 +434,5 @@ impl DashConsumer {
         }
     }
 
-    /// Polls until the group has given this consumer its partitions (so that
-    /// latency measured afterwards is not the group join), or fails at the deadline.
-    /// Records that arrive meanwhile are processed and returned.
-    pub async fn wait_for_assignment(&mut self, deadline: Duration) -> Result<Vec<Event>, PipelineError> {
-        let start = Instant::now();
-        let mut events = Vec::new();
-        while self.consumer.assignment().map(|a| a.count() == 0).unwrap_or(true) {
-            if start.elapsed() > deadline {
-                return Err(PipelineError::Unreachable(format!("no partitions assigned to group {} within {deadline:?}", self.settings.group)));
-            }
-            if let Some(ev) = self.next(Duration::from_millis(100)).await? {
-                events.push(ev);
-            }
-        }
-        Ok(events)
-    }
 
-    /// Seeks nothing, just exposes the topic-partition list assigned (for tests and reports).
-    pub fn assignment(&self) -> Result<TopicPartitionList, PipelineError> {
-        self.consumer.assignment().map_err(|e| PipelineError::kafka("reading assignment", e))
-    }
 }

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub clock_skew: Gauge,
     pub payload_bytes: IntCounterVec,
     pub consumer_lag: IntGaugeVec,
+    pub stall_restarts: IntCounter,
 }
 
 /// Histogram buckets from 0.5 ms to 60 s.
@@ -57,6 +58,7 @@ impl Metrics {
         let lost = c("dashstream_messages_lost_total", "Sequences never received after the grace period or at drain");
         let duplicates = c("dashstream_messages_duplicate_total", "Sequences received more than once");
         let dlq = c("dashstream_dlq_messages_total", "Records copied to the dead-letter topic");
+        let stall_restarts = c("dashstream_consumer_stall_restarts_total", "Kafka consumer clients rebuilt because they stalled with records waiting");
         let latency = Histogram::with_opts(
             HistogramOpts::new("dashstream_e2e_latency_seconds", "Consumer wall clock minus producer created_at (never negative)")
                 .buckets(LATENCY_BUCKETS.to_vec()),
@@ -88,6 +90,7 @@ impl Metrics {
             clock_skew,
             payload_bytes,
             consumer_lag,
+            stall_restarts,
         }
     }
 

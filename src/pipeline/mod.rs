@@ -15,6 +15,7 @@ pub mod offsets;
 pub mod producer;
 pub mod rangeset;
 pub mod ratelimit;
+pub mod stall;
 pub mod traffic;
 pub mod verdict;
 pub mod verify;

@@ -72,6 +72,8 @@ pub struct CompressionReport {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct VerifyReport {
     pub topic: String,
+    /// What was found or done: e.g. "created with 3 partitions", "exists with 1 partition, used as it is".
+    pub topic_status: String,
     pub broker: String,
     pub sent: u64,
     pub acked: u64,
@@ -138,8 +140,9 @@ pub async fn verify(
         PipelineError::Unreachable(format!("broker at {} did not answer within {:?}: {e}", broker.bootstrap_servers(), opts.connect_timeout))
     })?;
     let topic = opts.topic.clone().unwrap_or_else(|| format!("verify-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
-    broker.create_topic(&topic, opts.partitions).await?;
-    broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    let topic_status = broker.create_topic(&topic, opts.partitions).await?;
+    let dlq_status = broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    tracing::info!("topic {topic}: {topic_status}; dead-letter topic {topic}.dlq: {dlq_status}");
 
     let mut psettings = ProducerSettings::new(&topic);
     psettings.codec = opts.codec.clone();
@@ -166,6 +169,7 @@ pub async fn verify(
     p.compression.ratio = if p.compression.raw_bytes == 0 { 1.0 } else { p.compression.wire_bytes as f64 / p.compression.raw_bytes as f64 };
     let mut report = VerifyReport {
         topic,
+        topic_status: topic_status.to_string(),
         broker: broker.describe(),
         sent: opts.count,
         acked: p.acked.len(),

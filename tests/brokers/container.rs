@@ -15,7 +15,8 @@ async fn container_round_trips_1000_records() -> anyhow::Result<()> {
     for f in ["broker-restart", "broker-kill", "broker-pause", "network-cut", "packet-loss"] {
         assert!(dashstream::faults::Fault::parse(f).unwrap().runs_on(broker.kind()), "{f}");
     }
-    traffic::round_trip(&broker, "container-roundtrip", 1000).await
+    traffic::round_trip(&broker, "container-roundtrip", 1000).await?;
+    traffic::verify_on_an_existing_one_partition_topic(&broker, "container-existing-topic").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

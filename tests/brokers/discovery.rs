@@ -58,21 +58,32 @@ fn colima_socket_is_found_by_probing_when_nothing_is_configured() {
 }
 
 #[test]
-fn properties_file_docker_host_then_tc_host() {
+fn properties_file_docker_host_is_used_alone_even_when_another_engine_answers() {
     let f = fake();
     let a = home(&f).join("a.sock");
     let b = home(&f).join("b.sock");
     fake_daemon(&b);
+    fake_daemon(&f.env.root.join("var/run/docker.sock"));
     dead_socket(&a);
     std::fs::write(
         home(&f).join(".testcontainers.properties"),
         format!("# comment\ndocker.host=unix://{}\ntc.host = unix://{}\n", a.display(), b.display()),
     )
     .unwrap();
+    let err = discover(&f.env, &ping()).unwrap_err();
+    assert_eq!(err.explicit.as_deref(), Some("~/.testcontainers.properties docker.host"));
+    assert_eq!(err.tried.len(), 1, "{err}");
+    assert!(err.tried[0].reason.starts_with("exists but does not answer"), "{}", err.tried[0].reason);
+}
+
+#[test]
+fn properties_file_tc_host_when_docker_host_is_not_set() {
+    let f = fake();
+    let b = home(&f).join("b.sock");
+    fake_daemon(&b);
+    std::fs::write(home(&f).join(".testcontainers.properties"), format!("tc.host = unix://{}\n", b.display())).unwrap();
     let found = discover(&f.env, &ping()).unwrap();
     assert_eq!(found.source, "~/.testcontainers.properties tc.host");
-    let skipped = found.skipped.iter().find(|t| t.source == "~/.testcontainers.properties docker.host").unwrap();
-    assert!(skipped.reason.starts_with("exists but does not answer"), "{}", skipped.reason);
 }
 
 #[test]
@@ -137,4 +148,5 @@ fn a_tcp_docker_host_that_refuses_is_reported() {
     let env = DiscoveryEnv { docker_host: Some(format!("tcp://127.0.0.1:{port}")), ..f.env.clone() };
     let err = discover(&env, &ping()).unwrap_err();
     assert!(err.tried[0].reason.contains("does not answer"), "{:?}", err.tried[0]);
+    assert_eq!(err.explicit.as_deref(), Some("DOCKER_HOST"), "an explicit host is never replaced");
 }

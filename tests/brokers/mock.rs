@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use dashstream::broker::mock::MockBroker;
-use dashstream::broker::{Broker, BrokerAction};
+use dashstream::broker::{Broker, BrokerAction, TopicStatus};
+use dashstream::pipeline::verify::{self, VerifyOptions};
 use rdkafka::types::RDKafkaApiKey;
 use rdkafka::types::RDKafkaRespErr;
 
@@ -17,6 +18,20 @@ async fn mock_round_trips_1000_records() -> anyhow::Result<()> {
     traffic::logs();
     let broker = MockBroker::start(3)?;
     traffic::round_trip(&broker, "mock-roundtrip", 1000).await
+}
+
+/// The mock has no CreateTopics API: the 1-partition topic is made through the mock itself.
+#[tokio::test]
+async fn mock_uses_an_existing_topic_as_it_is() -> anyhow::Result<()> {
+    let broker = MockBroker::start(3)?;
+    let topic = traffic::unique("mock-existing");
+    assert_eq!(broker.create_topic(&topic, 1).await?, TopicStatus { partitions: 1, created: true });
+    assert_eq!(broker.create_topic(&topic, 3).await?, TopicStatus { partitions: 1, created: false });
+    let opts = VerifyOptions { count: 100, topic: Some(topic), ..Default::default() };
+    let report = verify::verify(&broker, &opts, &Metrics::new(), &|_, _| {}).await?;
+    assert_eq!((report.verdict.as_str(), report.received), ("pass", 100), "{report:?}");
+    assert_eq!(report.topic_status, "exists with 1 partition, used as it is");
+    Ok(())
 }
 
 #[tokio::test]

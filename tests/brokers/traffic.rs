@@ -97,3 +97,21 @@ pub async fn round_trip(broker: &dyn Broker, test: &str, n: u32) -> anyhow::Resu
     assert_eq!(seen, acked);
     Ok(())
 }
+
+/// A topic created beforehand by someone else (as `kafka-topics.sh --create
+/// --partitions 1` would), through the admin API directly, not through
+/// `Broker::create_topic`; then `verify` runs on it as it is.
+pub async fn verify_on_an_existing_one_partition_topic(broker: &dyn Broker, test: &str) -> anyhow::Result<()> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let topic = unique(test);
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = broker.client_config().create()?;
+    let made = admin.create_topics([&NewTopic::new(&topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await?;
+    anyhow::ensure!(made.iter().all(|r| r.is_ok()), "creating {topic} beforehand: {made:?}");
+    let status = broker.create_topic(&topic, 3).await?;
+    anyhow::ensure!(status == dashstream::broker::TopicStatus { partitions: 1, created: false }, "{topic}: {status:?}");
+    let opts = dashstream::pipeline::verify::VerifyOptions { count: 200, topic: Some(topic.clone()), ..Default::default() };
+    let report = dashstream::pipeline::verify::verify(broker, &opts, &dashstream::pipeline::metrics::Metrics::new(), &|_, _| {}).await?;
+    anyhow::ensure!(report.verdict == "pass" && report.received == 200, "verify on {topic}: {report:?}");
+    anyhow::ensure!(report.topic_status == "exists with 1 partition, used as it is", "{}", report.topic_status);
+    Ok(())
+}

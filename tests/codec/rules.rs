@@ -325,8 +325,23 @@ fn a_stream_whose_window_exceeds_the_cap_is_too_large() {
     let small = CodecConfig::default().with_max_decoded_bytes(1 << 20);
     let err = Decoder::new(small).decode(&frame).unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::TooLarge, "{err}");
-    assert!(err.to_string().contains("window"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("window limit") && text.contains("a 8388608-byte window") && text.contains("limit of 1048576 bytes"), "{err}");
     assert!(Decoder::new(CodecConfig::default().with_max_decoded_bytes(16 << 20)).decode(&frame).is_ok());
+}
+
+/// What stock libzstd writes when streaming at level 19 without a pledged size:
+/// an 8 MiB window, refused by the default 4 MiB cap even for 100 bytes (PROTOCOL.md, Bounds).
+#[test]
+fn stock_libzstd_streaming_at_level_19_names_the_window_limit() {
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 19).unwrap();
+    enc.include_contentsize(false).unwrap();
+    std::io::Write::write_all(&mut enc, &msg(100).encode_to_vec()).unwrap();
+    let mut frame = vec![0x01];
+    frame.extend(enc.finish().unwrap());
+    let err = Decoder::new(CodecConfig::default()).decode(&frame).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::TooLarge, "{err}");
+    assert!(err.to_string().contains("window limit") && err.to_string().contains("4194304 bytes"), "{err}");
 }
 
 #[test]

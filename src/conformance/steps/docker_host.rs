@@ -40,6 +40,15 @@ fn docker_host(w: &mut DashWorld, path: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[given(expr = "~\\/.testcontainers.properties sets docker.host to {string}")]
+fn properties(w: &mut DashWorld, path: String) -> anyhow::Result<()> {
+    let m = machine(w)?;
+    let host = format!("unix://{}", m.path(&path).display());
+    let file = m.path("~/.testcontainers.properties");
+    std::fs::write(&file, format!("# written by the scenario\ndocker.host={host}\n"))?;
+    Ok(())
+}
+
 #[when("the suite looks for a Docker host")]
 fn look(w: &mut DashWorld) -> anyhow::Result<()> {
     let m = machine(w)?;
@@ -91,6 +100,18 @@ fn lists(w: &mut DashWorld, n: usize) -> anyhow::Result<()> {
     let sockets = e.tried.iter().filter(|t| t.host.as_deref().is_some_and(|h| h.starts_with("unix://"))).count();
     anyhow::ensure!(sockets == n, "{sockets} sockets listed, expected {n}:\n{e}");
     anyhow::ensure!(e.tried.iter().any(|t| t.source == "DOCKER_HOST"), "DOCKER_HOST not listed:\n{e}");
+    Ok(())
+}
+
+#[then(expr = "the error names {string} as the only place tried, because it set the host explicitly")]
+fn only_explicit(w: &mut DashWorld, source: String) -> anyhow::Result<()> {
+    let e = w.discovery.as_ref().expect("looked").as_ref().err().ok_or_else(|| anyhow::anyhow!("no error"))?;
+    let sources: Vec<&str> = e.tried.iter().map(|t| t.source.as_str()).collect();
+    anyhow::ensure!(sources == [source.as_str()], "places tried: {sources:?}, expected only {source:?}:\n{e}");
+    anyhow::ensure!(e.explicit.as_deref() == Some(source.as_str()), "not marked explicit ({:?}):\n{e}", e.explicit);
+    let shown = e.to_string();
+    anyhow::ensure!(shown.contains(&source) && shown.contains("not searched"), "the message does not say so:\n{shown}");
+    w.notes.push(format!("error shown to the user:\n{shown}"));
     Ok(())
 }
 

@@ -76,6 +76,12 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     if verdict.commit_failures > 0 {
         w.notes.push(format!("{} consumer commits failed during the fault and were retried", verdict.commit_failures));
     }
+    if verdict.consumer_stall_restarts > 0 {
+        w.notes.push(format!(
+            "the consumer's Kafka client stalled with records waiting and was rebuilt {} time(s) (librdkafka; see pipeline::stall)",
+            verdict.consumer_stall_restarts
+        ));
+    }
     w.notes.extend(verdict.failures.iter().map(|f| format!("failure: {f}")));
     w.verdict = Some(verdict);
     Ok(())
@@ -129,7 +135,7 @@ fn no_negative(w: &mut DashWorld) -> anyhow::Result<()> {
 fn caught_up(w: &mut DashWorld) -> anyhow::Result<()> {
     let v = verdict(w);
     let lag: i64 = v.lag_after_heal.values().sum();
-    anyhow::ensure!(!v.lag_after_heal.is_empty() && lag == 0, "lag after healing: {:?}", v.lag_after_heal);
+    anyhow::ensure!(!v.lag_after_heal.is_empty() && lag == 0, "lag after healing: {:?}; failures: {:?}", v.lag_after_heal, v.failures);
     Ok(())
 }
 

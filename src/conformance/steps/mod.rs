@@ -6,6 +6,7 @@ pub mod docker_host;
 pub mod faults;
 pub mod forwarding;
 pub mod hygiene;
+pub mod interop;
 pub mod traffic;
 
 /// `Ok` when `cond` holds, else the error `msg` builds: how every check fails.
