@@ -32,6 +32,24 @@ async fn metadata(config: &ClientConfig, topic: Option<&str>, timeout: Duration)
     .expect("metadata task panicked")
 }
 
+/// The broker's words when `topic` does not exist (e.g. "Broker: Unknown topic
+/// or partition"), `None` when it does. Asks for the topic without ever
+/// creating it (`allow.auto.create.topics=false`).
+pub async fn topic_missing(config: &ClientConfig, topic: &str, timeout: Duration) -> Result<Option<String>, BrokerError> {
+    let mut config = config.clone();
+    config.set("allow.auto.create.topics", "false");
+    let md = metadata(&config, Some(topic), timeout).await.map_err(|e| BrokerError::kafka(format!("asking for topic {topic}"), e))?;
+    let t = md.topics().iter().find(|t| t.name() == topic);
+    Ok(match t {
+        None => Some("not in the broker's metadata".to_string()),
+        Some(t) => match t.error() {
+            Some(e) => Some(RDKafkaErrorCode::from(e).to_string()),
+            None if t.partitions().is_empty() => Some("no partitions".to_string()),
+            None => None,
+        },
+    })
+}
+
 /// Waits until the cluster's metadata lists at least `brokers` brokers.
 pub async fn wait_for_brokers(config: &ClientConfig, brokers: usize, deadline: Duration) -> Result<(), BrokerError> {
     let start = Instant::now();

@@ -8,7 +8,7 @@ use dashstream::broker::BrokerArgs;
 use dashstream::pipeline::aggregate::QualityAggregator;
 use dashstream::pipeline::consumer::{ConsumerSettings, DashConsumer, Event};
 
-use super::consume::consume_loop;
+use super::consume::{consume_loop, topic_present, Ended, Signals, Stop};
 use super::args::{MetricsArgs, ReadArgs};
 use super::output::print_json;
 
@@ -23,9 +23,12 @@ pub struct AggregateArgs {
 }
 
 pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
+    let mut signals = Signals::install()?;
     let broker = args.broker.open().await?;
+    topic_present(&broker.client_config(), &args.read).await?;
     let served = args.metrics.serve().await?;
-    let settings = ConsumerSettings::new(&args.read.topic, args.read.group_or_fresh("aggregate"));
+    let mut settings = ConsumerSettings::new(&args.read.topic, args.read.group_or_fresh("aggregate"));
+    settings.start = args.read.start();
     let mut c = DashConsumer::new(&broker.client_config(), settings, served.metrics.clone())?;
     let mut agg = QualityAggregator::default();
     let add = |ev: &Event| {
@@ -33,8 +36,8 @@ pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
             agg.add(envelope);
         }
     };
-    consume_loop(&mut c, args.read.idle_timeout, add, |_| {}).await?;
-    let report = c.finish().await?;
+    let ended = consume_loop(&mut c, Stop::from(&args.read), &mut signals, add, |_| {}).await?;
+    let report = if ended == Ended::Idle { c.finish().await? } else { c.finish_early().await? };
     if report.received == 0 {
         bail!("no records on {} within {:?}", args.read.topic, args.read.idle_timeout);
     }

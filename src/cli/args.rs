@@ -10,13 +10,33 @@ use dashstream::broker::factory;
 use dashstream::codec::{CodecConfig, CompressionPolicy};
 use dashstream::pipeline::metrics::Metrics;
 use dashstream::pipeline::producer::BatchCompression;
+use dashstream::pipeline::start::StartAt;
+
+/// Where metrics are served when `--metrics-addr` is not given.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9090";
 
 /// `--metrics-addr`, for the commands that talk to Kafka.
 #[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {
-    /// Serve Prometheus metrics at HOST:PORT/metrics, or "off".
-    #[arg(long, default_value = "127.0.0.1:9090")]
-    pub metrics_addr: String,
+    /// Serve Prometheus metrics at HOST:PORT/metrics, or "off". Default
+    /// 127.0.0.1:9090, or a free port when another command holds it (the
+    /// address served is printed on stderr). An address given here must be free.
+    #[arg(long, value_parser = parse_metrics_addr)]
+    pub metrics_addr: Option<MetricsAddr>,
+}
+
+/// A parsed `--metrics-addr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAddr {
+    Off,
+    At(SocketAddr),
+}
+
+fn parse_metrics_addr(s: &str) -> Result<MetricsAddr, String> {
+    if s == "off" {
+        return Ok(MetricsAddr::Off);
+    }
+    s.parse().map(MetricsAddr::At).map_err(|_| format!("{s:?} is neither HOST:PORT (e.g. 127.0.0.1:9091) nor \"off\""))
 }
 
 /// A metrics registry, served while it lives (unless `off`).
@@ -28,14 +48,20 @@ pub struct ServedMetrics {
 impl MetricsArgs {
     pub async fn serve(&self) -> anyhow::Result<ServedMetrics> {
         let metrics = Metrics::new();
-        if self.metrics_addr == "off" {
-            return Ok(ServedMetrics { metrics, _server: None });
-        }
-        let addr: SocketAddr = self.metrics_addr.parse().with_context(|| format!("--metrics-addr {:?}", self.metrics_addr))?;
-        let (bound, task) = metrics
-            .serve(addr)
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr} (use --metrics-addr HOST:PORT or off)"))?;
+        let (bound, task) = match self.metrics_addr {
+            Some(MetricsAddr::Off) => return Ok(ServedMetrics { metrics, _server: None }),
+            Some(MetricsAddr::At(addr)) => {
+                metrics.serve(addr).await.with_context(|| format!("cannot serve metrics on {addr} (use --metrics-addr HOST:PORT or off)"))?
+            }
+            None => {
+                let default: SocketAddr = DEFAULT_METRICS_ADDR.parse().expect("a valid address");
+                match metrics.serve(default).await {
+                    Ok(served) => served,
+                    // Another command holds the default: side by side on a free port.
+                    Err(_) => metrics.serve(SocketAddr::new(default.ip(), 0)).await.context("cannot serve metrics on a free port")?,
+                }
+            }
+        };
         eprintln!("metrics: http://{bound}/metrics");
         Ok(ServedMetrics { metrics, _server: Some(task) })
     }
@@ -52,9 +78,31 @@ pub struct ReadArgs {
     /// Stop after this long without a record (e.g. 500ms, 10s).
     #[arg(long, default_value = "10s", value_parser = factory::parse_duration)]
     pub idle_timeout: Duration,
+    /// Start every partition at its first record, whatever the group committed.
+    #[arg(long, conflicts_with = "from_end")]
+    pub from_beginning: bool,
+    /// Start every partition at its end: only records written from now on.
+    #[arg(long)]
+    pub from_end: bool,
+    /// Stop after this many records.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_records: Option<u64>,
+    /// If the topic does not exist, wait up to this long for it (e.g. 30s)
+    /// instead of failing at once with the broker's answer.
+    #[arg(long, value_parser = factory::parse_duration)]
+    pub wait_for_topic: Option<Duration>,
 }
 
 impl ReadArgs {
+    /// Where each partition starts.
+    pub fn start(&self) -> StartAt {
+        match (self.from_beginning, self.from_end) {
+            (true, _) => StartAt::Beginning,
+            (_, true) => StartAt::End,
+            _ => StartAt::Committed,
+        }
+    }
+
     /// The group to join: the one given, or a new one named after `command`.
     pub fn group_or_fresh(&self, command: &str) -> String {
         self.group.clone().unwrap_or_else(|| format!("dashstream-{command}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))

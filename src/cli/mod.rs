@@ -51,8 +51,40 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
-/// Exit status for a frame or input that could not be decoded.
+/// Exit status when the command ran and found what `--fail-on` names (lost,
+/// duplicated or dead-lettered records), or failed otherwise.
+pub(crate) const EXIT_FINDINGS: u8 = 1;
+/// Exit status for bad input or usage: an undecodable frame, a topic that does
+/// not exist, flags clap refuses (clap's own status is 2 as well).
 pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when the broker (or the Docker host for one) did not answer in time.
+pub(crate) const EXIT_UNREACHABLE: u8 = 3;
+
+/// An error in what the user asked for, not in the broker or the pipeline: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub String);
+
+/// The documented exit status for an error that ended a command.
+fn exit_status_for(err: &anyhow::Error) -> u8 {
+    use dashstream::broker::BrokerError;
+    use dashstream::pipeline::PipelineError;
+    let unreachable = |b: &BrokerError| matches!(b, BrokerError::Unreachable { .. } | BrokerError::NoDocker(_));
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || matches!(cause.downcast_ref::<BrokerError>(), Some(BrokerError::Config(_))) {
+            return EXIT_BAD_INPUT;
+        }
+        if cause.downcast_ref::<BrokerError>().is_some_and(unreachable) {
+            return EXIT_UNREACHABLE;
+        }
+        match cause.downcast_ref::<PipelineError>() {
+            Some(PipelineError::Unreachable(_)) => return EXIT_UNREACHABLE,
+            Some(PipelineError::Broker(b)) if unreachable(b) => return EXIT_UNREACHABLE,
+            _ => {}
+        }
+    }
+    EXIT_FINDINGS
+}
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -74,7 +106,7 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", one_line(&format!("{err:#}")));
-            ExitCode::FAILURE
+            ExitCode::from(exit_status_for(&err))
         }
     }
 }

@@ -26,6 +26,7 @@ use super::ratelimit::RateLimitedLog;
 use super::deferred::{CopyFailed, Deferred, Settled, MAX_IN_FLIGHT};
 use super::offsets::PendingOffsets;
 use super::stall::StallWatch;
+use super::start::{StartAt, StartContext};
 use super::PipelineError;
 use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
@@ -59,6 +60,8 @@ pub struct ConsumerSettings {
     /// Rebuild the Kafka client when, this long without a record, assigned
     /// partitions still have records waiting (see `stall`); `None`: never.
     pub restart_when_stalled: Option<Duration>,
+    /// Where to start each partition (default: the group's committed offset).
+    pub start: StartAt,
 }
 
 impl ConsumerSettings {
@@ -73,6 +76,7 @@ impl ConsumerSettings {
             clock: WallClock::default(),
             auto_commit: true,
             restart_when_stalled: Some(Duration::from_secs(30)),
+            start: StartAt::Committed,
         }
     }
 }
@@ -114,16 +118,19 @@ pub struct ConsumeReport {
 
 mod position;
 
-/// A consumer subscribed to `topic`.
-fn subscribed(cfg: &ClientConfig, topic: &str) -> Result<StreamConsumer, PipelineError> {
-    let consumer: StreamConsumer = cfg.create().map_err(|e| PipelineError::kafka("creating consumer", e))?;
+/// The librdkafka consumer under a [`DashConsumer`].
+pub type Client = StreamConsumer<StartContext>;
+
+/// A consumer subscribed to `topic`, starting where `start` says.
+fn subscribed(cfg: &ClientConfig, topic: &str, start: StartAt) -> Result<Client, PipelineError> {
+    let consumer: Client = cfg.create_with_context(StartContext::new(start)).map_err(|e| PipelineError::kafka("creating consumer", e))?;
     consumer.subscribe(&[topic]).map_err(|e| PipelineError::kafka("subscribing", e))?;
     Ok(consumer)
 }
 
 /// Consumes one topic.
 pub struct DashConsumer {
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<Client>,
     /// What the client was created from, to create it again after a stall.
     consumer_config: ClientConfig,
     stall: StallWatch,
@@ -158,7 +165,7 @@ impl DashConsumer {
         // Latency matters more than fetch efficiency here: do not park fetches for 500 ms.
         set_default(&mut cfg, "fetch.wait.max.ms", "50");
         set_default(&mut cfg, "fetch.error.backoff.ms", "50");
-        let consumer = subscribed(&cfg, &settings.topic)?;
+        let consumer = subscribed(&cfg, &settings.topic, settings.start)?;
         let mut pcfg = crate::broker::roles::for_producer(client);
         // Dead letters are the last copy of a record: always fully acknowledged.
         pcfg.set("acks", "all");
@@ -373,10 +380,24 @@ impl DashConsumer {
     }
 
     /// Drained: every open hole is lost now. Commits stored offsets and returns the final counts.
-    pub async fn finish(mut self) -> Result<ConsumeReport, PipelineError> {
+    pub async fn finish(self) -> Result<ConsumeReport, PipelineError> {
+        self.finish_with(true).await
+    }
+
+    /// Stopped before the end on purpose (a record limit, a signal): commits
+    /// and reports like [`DashConsumer::finish`], but holes still within the
+    /// grace period stay open rather than lost, since the records that fill
+    /// them may simply not have been read yet.
+    pub async fn finish_early(self) -> Result<ConsumeReport, PipelineError> {
+        self.finish_with(false).await
+    }
+
+    async fn finish_with(mut self, drained: bool) -> Result<ConsumeReport, PipelineError> {
         self.settle_dead_letters().await?;
-        let lost = self.detector.drain();
-        self.count_lost(lost);
+        if drained {
+            let lost = self.detector.drain();
+            self.count_lost(lost);
+        }
         self.commit().await?;
         // The brokers may still be settling after a fault: retry the lag for a while.
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 
 /// How long each query to the broker may take.
@@ -64,7 +64,7 @@ impl StallWatch {
 
 /// Assigned partitions that have records beyond where this consumer stands:
 /// `(partition, position, high watermark)`. Blocking: run it off the async threads.
-pub fn behind(consumer: &Arc<StreamConsumer>, topic: &str) -> Result<Vec<(i32, i64, i64)>, rdkafka::error::KafkaError> {
+pub fn behind(consumer: &Arc<crate::pipeline::consumer::Client>, topic: &str) -> Result<Vec<(i32, i64, i64)>, rdkafka::error::KafkaError> {
     let positions = consumer.position()?;
     let mut unknown = TopicPartitionList::new();
     for el in positions.elements_for_topic(topic) {

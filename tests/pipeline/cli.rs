@@ -60,7 +60,7 @@ fn an_unreachable_broker_is_a_clear_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bootstrap = format!("127.0.0.1:{port}");
     let out = dashstream(&["verify", "--count", "5", "--bootstrap", &bootstrap, "--connect-timeout", "2s", "--metrics-addr", "off"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "exit 3: broker unreachable");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unreachable") && err.contains(&bootstrap), "{err}");
 }
@@ -73,6 +73,7 @@ fn produce_then_aggregate_on_an_external_broker_address() {
     let bootstrap = mock.bootstrap_servers();
     let topic = format!("quality-{}", std::process::id());
     mock.create_topic(&topic, 3, 1).unwrap(); // the mock has no CreateTopics API
+    mock.create_topic(&format!("{topic}.dlq"), 1, 1).unwrap();
     let out = dashstream(&["produce", "--topic", &topic, "--count", "100", "--bootstrap", &bootstrap, "--metrics-addr", "off"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

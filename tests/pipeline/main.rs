@@ -5,9 +5,11 @@
 
 mod cli;
 mod compression_log;
+mod consume_cli;
 mod dlq;
 mod faults;
 mod loss;
+mod stall;
 mod metrics;
 mod support;
 mod verify;
