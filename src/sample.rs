@@ -47,11 +47,24 @@ pub fn chunk(header: Header, size: usize) -> Envelope {
         payload: Some(Payload::Chunk(StreamChunk { node: "llm".into(), index: seed as u32, content: String::new(), last: false })),
         header: Some(header),
     };
-    let content_len = content_len_for(&mut env, size);
+    resize_chunk(&mut env, size);
+    env
+}
+
+/// An empty streamed chunk, to be stamped and then sized with [`resize_chunk`].
+pub fn empty_chunk(index: u64) -> Payload {
+    Payload::Chunk(StreamChunk { node: "llm".into(), index: index as u32, content: String::new(), last: false })
+}
+
+/// Sets the content of `env`'s chunk so that the whole envelope, its header as
+/// it is, encodes to exactly `size` bytes (or as few as possible when `size`
+/// is below that). Stamp first, then resize: the header counts.
+pub fn resize_chunk(env: &mut Envelope, size: usize) {
+    let seed = env.header.as_ref().map_or(0, |h| h.sequence);
+    let content_len = content_len_for(env, size);
     if let Some(Payload::Chunk(c)) = &mut env.payload {
         c.content = if content_len == 0 { String::new() } else { text(content_len, seed) };
     }
-    env
 }
 
 /// The content length that makes `env` (a chunk) encode to `size` bytes. The
@@ -59,6 +72,9 @@ pub fn chunk(header: Header, size: usize) -> Envelope {
 /// stand in for the text, which is then generated once.
 fn content_len_for(env: &mut Envelope, size: usize) -> usize {
     // Length prefixes are varints, so converge in a few steps rather than compute.
+    if let Some(Payload::Chunk(c)) = &mut env.payload {
+        c.content.clear();
+    }
     let mut content_len = 0usize;
     for _ in 0..4 {
         let len = prost::Message::encoded_len(&*env);

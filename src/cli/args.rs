@@ -115,7 +115,9 @@ pub struct SendArgs {
     /// Messages per second (0: as fast as the broker acknowledges).
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
-    /// Size of each streamed-chunk message in protobuf bytes.
+    /// Size of each streamed-chunk message: the whole Envelope's protobuf
+    /// bytes, its header included (the frame adds its 1 format byte; smaller
+    /// than the header alone gives the smallest chunk).
     #[arg(long, default_value_t = 600)]
     pub size: usize,
     #[arg(long, value_enum, default_value_t = CompressionPolicy::Auto)]

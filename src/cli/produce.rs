@@ -61,11 +61,15 @@ impl Tally {
     }
 }
 
-/// Message `i` of the run: every 10th a quality report, the others chunks of `size` bytes.
-fn payload(i: u64, size: usize) -> Payload {
+/// Message `i` of the run: every 10th a quality report, the others chunks
+/// (sized to `--size` once stamped).
+fn payload(i: u64) -> Payload {
     let probe = sample::header("", "", i + 1, 0);
-    let env = if i % 10 == 9 { sample::quality_report(probe, 0.5 + (i % 50) as f64 / 100.0) } else { sample::chunk(probe, size) };
-    env.payload.expect("a sample has a payload")
+    if i % 10 == 9 {
+        sample::quality_report(probe, 0.5 + (i % 50) as f64 / 100.0).payload.expect("a sample has a payload")
+    } else {
+        sample::empty_chunk(i + 1) // sized once stamped
+    }
 }
 
 pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
@@ -86,7 +90,9 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let mut traffic = Traffic::new(args.send.rate, args.send.in_flight);
     for i in 0..args.count {
         let intended = traffic.next_slot(&mut |s| tally.add(s)).await;
-        let env = producer.stamp(payload(i, args.send.size), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        let mut env = producer.stamp(payload(i), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        // --size is the whole message's protobuf size, its stamped header included.
+        sample::resize_chunk(&mut env, args.send.size);
         traffic.send(&producer, env, intended);
         progress.tick(|secs| format!("produced {}/{} acknowledged ({:.0}/s), {} failed", tally.acked, args.count, tally.acked as f64 / secs, tally.failed));
     }

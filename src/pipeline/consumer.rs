@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde::Serialize;
@@ -28,7 +28,7 @@ use super::offsets::PendingOffsets;
 use super::stall::StallWatch;
 use super::start::{StartAt, StartContext};
 use super::PipelineError;
-use crate::codec::{CodecConfig, DecodeErrorKind, Decoder, FrameFormat};
+use crate::codec::{CodecConfig, DecodeError, DecodeErrorKind, Decoder, FrameFormat};
 use crate::proto::Envelope;
 
 /// How long a commit may wait for the group coordinator's answer.
@@ -232,34 +232,7 @@ impl DashConsumer {
         let payload = msg.payload().unwrap_or_default();
         let event = match self.decoder.decode(payload) {
             Ok(decoded) => self.accept(decoded.message, decoded.format, partition, offset, now),
-            Err(err) => {
-                let topic = msg.topic().to_string();
-                let kind = err.kind();
-                self.report.decode_failures.entry(kind.as_str().to_string()).and_modify(|n| *n += 1).or_insert(1);
-                self.metrics.decode_failures.with_label_values(&[kind.as_str()]).inc();
-                self.log.warn(kind.as_str(), || format!("undecodable record {topic}/{partition}@{offset} sent to {}: {err}", self.settings.dlq_topic));
-                if self.deferred.in_flight() >= MAX_IN_FLIGHT {
-                    let settled = self.deferred.settle_oldest().await;
-                    self.apply(settled)?;
-                }
-                let headers = OwnedHeaders::new()
-                    .insert(Header { key: dlq_headers::TOPIC, value: Some(topic.as_str()) })
-                    .insert(Header { key: dlq_headers::PARTITION, value: Some(&partition.to_string()) })
-                    .insert(Header { key: dlq_headers::OFFSET, value: Some(&offset.to_string()) })
-                    .insert(Header { key: dlq_headers::ERROR, value: Some(&err.to_string()) })
-                    .insert(Header { key: dlq_headers::ERROR_KIND, value: Some(kind.as_str()) });
-                let mut record = FutureRecord::to(&self.settings.dlq_topic).payload(payload).headers(headers);
-                if let Some(k) = msg.key() {
-                    record = record.key(k);
-                }
-                // Sent, not awaited: the offset waits behind the copy's acknowledgement (see `deferred`).
-                let copy = self
-                    .dlq
-                    .send_result(record)
-                    .map_err(|(e, _)| PipelineError::kafka(format!("copying {topic}/{partition}@{offset} to the dead-letter topic"), e))?;
-                self.deferred.dead_lettered(partition, offset, copy);
-                Event::DeadLettered { kind, partition, offset }
-            }
+            Err(err) => self.dead_letter(&msg, err).await?,
         };
         // Processed: only now may the offset be stored, and only once every
         // record before it in its partition is (a dead-lettered one counts once
@@ -274,6 +247,45 @@ impl DashConsumer {
         let due = self.pending.due(now);
         self.store(due);
         Ok(Some(event))
+    }
+
+    /// Copies an undecodable record to the dead-letter topic as it was (a null
+    /// value stays null, its key and headers go along) plus headers saying
+    /// where it came from and why. Sent, not awaited: the record's offset waits
+    /// behind the copy's acknowledgement (see `deferred`).
+    async fn dead_letter(&mut self, msg: &BorrowedMessage<'_>, err: DecodeError) -> Result<Event, PipelineError> {
+        let (topic, partition, offset) = (msg.topic().to_string(), msg.partition(), msg.offset());
+        let kind = err.kind();
+        self.report.decode_failures.entry(kind.as_str().to_string()).and_modify(|n| *n += 1).or_insert(1);
+        self.metrics.decode_failures.with_label_values(&[kind.as_str()]).inc();
+        self.log.warn(kind.as_str(), || format!("undecodable record {topic}/{partition}@{offset} sent to {}: {err}", self.settings.dlq_topic));
+        if self.deferred.in_flight() >= MAX_IN_FLIGHT {
+            let settled = self.deferred.settle_oldest().await;
+            self.apply(settled)?;
+        }
+        let mut headers = OwnedHeaders::new();
+        for h in msg.headers().map(|hs| hs.iter().collect::<Vec<_>>()).unwrap_or_default() {
+            headers = headers.insert(h);
+        }
+        let headers = headers
+            .insert(Header { key: dlq_headers::TOPIC, value: Some(topic.as_str()) })
+            .insert(Header { key: dlq_headers::PARTITION, value: Some(&partition.to_string()) })
+            .insert(Header { key: dlq_headers::OFFSET, value: Some(&offset.to_string()) })
+            .insert(Header { key: dlq_headers::ERROR, value: Some(&err.to_string()) })
+            .insert(Header { key: dlq_headers::ERROR_KIND, value: Some(kind.as_str()) });
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.settings.dlq_topic).headers(headers);
+        if let Some(v) = msg.payload() {
+            record = record.payload(v);
+        }
+        if let Some(k) = msg.key() {
+            record = record.key(k);
+        }
+        let copy = self
+            .dlq
+            .send_result(record)
+            .map_err(|(e, _)| PipelineError::kafka(format!("copying {topic}/{partition}@{offset} to the dead-letter topic"), e))?;
+        self.deferred.dead_lettered(partition, offset, copy);
+        Ok(Event::DeadLettered { kind, partition, offset })
     }
 
     /// Hands processed offsets to librdkafka, which commits them.

@@ -253,8 +253,8 @@ async fn produce_all(producer: Arc<DashProducer>, opts: VerifyOptions, sent_at: 
     let mut done = |sent: Sent| produced.lock().unwrap_or_else(|p| p.into_inner()).add(sent);
     for i in 0..opts.count {
         let intended = traffic.next_slot(&mut done).await;
-        let probe = sample::chunk(sample::header("", "", i + 1, 0), opts.size);
-        let envelope = producer.stamp(probe.payload.expect("a chunk has a payload"), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        let mut envelope = producer.stamp(sample::empty_chunk(i + 1), &format!("run-{}", i / 100), &format!("thread-{}", i % 7));
+        sample::resize_chunk(&mut envelope, opts.size);
         let seq = envelope.header.as_ref().map_or(0, |h| h.sequence);
         sent_at.lock().unwrap_or_else(|p| p.into_inner()).insert(seq, Instant::now());
         traffic.send(&producer, envelope, intended);

@@ -127,3 +127,16 @@ fn with_the_default_metrics_port_taken_a_second_command_serves_on_another() {
     assert_ne!(served, "9090/metrics", "{err}");
     assert_eq!(json(&out)["received"], 10);
 }
+
+#[test]
+fn produce_size_is_the_whole_messages_protobuf_size() {
+    let topic = "produce-size";
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(topic, 1, 1).unwrap();
+    let args = ["produce", "--topic", topic, "--count", "9", "--size", "100", "--compress", "never", "--bootstrap", &mock.bootstrap_servers(), "--metrics-addr", "off"];
+    let out = dashstream(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let p = json(&out);
+    // Nine chunks (the tenth message would be a quality report): 100 protobuf bytes each, 101 on the wire.
+    assert_eq!((p["raw_bytes"].as_u64(), p["wire_bytes"].as_u64()), (Some(900), Some(909)), "{p}");
+}

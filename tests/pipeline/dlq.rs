@@ -129,3 +129,39 @@ async fn many_poison_records_are_copied_in_flight_and_committed_only_when_stored
     assert_eq!(dlq_end, n as i64, "every copy stored");
     Ok(())
 }
+
+/// A tombstone (null value) stays null in its dead-letter copy, and the
+/// original record's key and headers travel with it, before the origin headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_copy_keeps_null_values_keys_and_headers() -> anyhow::Result<()> {
+    logs();
+    let broker = MockBroker::start(1)?;
+    let topic = unique("dlq-null");
+    broker.create_topic(&topic, 1).await?;
+    broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    let plain: FutureProducer = broker.client_config().create()?;
+    let theirs = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header { key: "trace-id", value: Some("abc") });
+    let tombstone = FutureRecord::<str, [u8]>::to(&topic).key("user-7").headers(theirs);
+    plain.send(tombstone, Duration::from_secs(10)).await.map_err(|(e, _)| e)?;
+    let mut c = DashConsumer::new(&broker.client_config(), ConsumerSettings::new(&topic, unique("g")), Metrics::new())?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let event = loop {
+        anyhow::ensure!(Instant::now() < deadline, "the tombstone never arrived");
+        if let Some(e) = c.next(Duration::from_millis(200)).await? {
+            break e;
+        }
+    };
+    assert!(matches!(event, Event::DeadLettered { .. }), "{event:?}");
+    assert_eq!(c.finish().await?.dlq, 1);
+    let dlq: StreamConsumer = broker.client_config().set("group.id", unique("dlq-reader")).set("auto.offset.reset", "earliest").create()?;
+    dlq.subscribe(&[&format!("{topic}.dlq")])?;
+    let m = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await??;
+    assert_eq!(m.payload(), None, "null stays null");
+    assert_eq!(m.key(), Some(&b"user-7"[..]));
+    let headers = m.headers().expect("headers");
+    let keys: Vec<&str> = headers.iter().map(|h| h.key).collect();
+    assert_eq!(keys.first(), Some(&"trace-id"), "theirs first: {keys:?}");
+    assert_eq!(headers.iter().find(|h| h.key == "trace-id").and_then(|h| h.value), Some(&b"abc"[..]));
+    assert!(keys.contains(&dlq_headers::ERROR_KIND), "{keys:?}");
+    Ok(())
+}
