@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     config
         .btree_map(["."])
-        .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]")
         .message_attribute(".", "#[serde(default, deny_unknown_fields)]")
         .enum_attribute(".dashstream.v1.Envelope.payload", "#[serde(rename_all = \"snake_case\")]");
     config.compile_fds(fds)?;

@@ -17,7 +17,7 @@ pub struct AggregateArgs {
     #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
-    broker: BrokerArgs,
+    pub(crate) broker: BrokerArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
 }

@@ -33,7 +33,7 @@ pub struct ConsumeArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "lost,dead-lettered")]
     fail_on: Vec<FailOn>,
     #[command(flatten)]
-    broker: BrokerArgs,
+    pub(crate) broker: BrokerArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
 }
@@ -49,6 +49,13 @@ pub enum FailOn {
     DeadLettered,
     /// Nothing: exit 0 whatever was found.
     None,
+}
+
+impl ConsumeArgs {
+    /// `none` with anything else in `--fail-on` contradicts itself.
+    pub(crate) fn fail_on_conflict(&self) -> Option<String> {
+        (self.fail_on.contains(&FailOn::None) && self.fail_on.len() > 1).then(|| "--fail-on none cannot be combined with other findings".to_string())
+    }
 }
 
 impl FailOn {

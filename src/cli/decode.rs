@@ -22,12 +22,21 @@ pub struct DecodeArgs {
     input: PathBuf,
 }
 
+/// What `decode` prints on stdout (schema: `dashstream schema decode`).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DecodeOutput {
+    /// raw, zstd, legacy-raw or legacy-zstd.
+    pub format: String,
+    pub message: dashstream::proto::Envelope,
+}
+
 pub fn decode(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     let frame = read_input(&args.input)?;
     let config = CodecConfig::default().with_legacy(!args.no_legacy).with_max_decoded_bytes(args.max_bytes);
     match Decoder::new(config).decode(&frame) {
         Ok(decoded) => {
-            print_json(&serde_json::json!({ "format": decoded.format.as_str(), "message": decoded.message }))?;
+            print_json(&DecodeOutput { format: decoded.format.as_str().to_string(), message: decoded.message })?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -54,7 +54,7 @@ pub struct ForwardArgs {
     #[arg(long)]
     no_legacy: bool,
     #[command(flatten)]
-    broker: BrokerArgs,
+    pub(crate) broker: BrokerArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
 }

@@ -13,6 +13,7 @@ mod encode;
 mod forward;
 mod output;
 mod produce;
+mod schema;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,8 +24,19 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "dashstream", version, about, long_about = None)]
 struct Cli {
+    /// Log lines on stderr as text (coloured only on a terminal, never with
+    /// NO_COLOR) or as one JSON object per line, for machines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +61,8 @@ enum Command {
     Forward(forward::ForwardArgs),
     /// Measure dashstream beside Kafka's own tools on one Kafka container (exit 1 if a bar is missed).
     Bench(bench::BenchArgs),
+    /// Print the JSON Schema of a command's output (as published in schemas/).
+    Schema(schema::SchemaArgs),
 }
 
 /// Exit status when the command ran and found what `--fail-on` names (lost,
@@ -86,10 +100,43 @@ fn exit_status_for(err: &anyhow::Error) -> u8 {
     EXIT_FINDINGS
 }
 
+/// Flag combinations clap's attributes cannot express, refused as clap errors
+/// (exit 2) before any broker is contacted.
+fn refuse_impossible_flags(cli: &Cli) {
+    use clap::CommandFactory;
+    use dashstream::broker::BrokerKind;
+    let broker = match &cli.command {
+        Command::Produce(a) => Some(&a.broker),
+        Command::Consume(a) => Some(&a.broker),
+        Command::Verify(a) => Some(&a.broker),
+        Command::Aggregate(a) => Some(&a.broker),
+        Command::Forward(a) => Some(&a.broker),
+        _ => None,
+    };
+    let conflict = match broker {
+        Some(b) if b.connection.bootstrap.is_some() && matches!(b.broker, BrokerKind::Mock | BrokerKind::Container | BrokerKind::Cluster) => Some(format!(
+            "--bootstrap names an existing cluster, but --broker {} starts its own: use --broker external (or auto) with --bootstrap",
+            b.broker
+        )),
+        Some(b) if b.connection.bootstrap.is_none() && b.broker == BrokerKind::External => {
+            Some("--broker external needs --bootstrap HOST:PORT".to_string())
+        }
+        _ => None,
+    };
+    let conflict = conflict.or_else(|| match &cli.command {
+        Command::Consume(a) => a.fail_on_conflict(),
+        _ => None,
+    });
+    if let Some(msg) = conflict {
+        Cli::command().error(clap::error::ErrorKind::ArgumentConflict, msg).exit();
+    }
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    refuse_impossible_flags(&cli);
     // The forwarder's latency lines are what operators read: info by default.
-    init_tracing(if matches!(cli.command, Command::Forward(_)) { "warn,dashstream::forward=info" } else { "warn" });
+    init_tracing(if matches!(cli.command, Command::Forward(_)) { "warn,dashstream::forward=info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Encode(args) => encode::encode(args),
         Command::Decode(args) => decode::decode(args),
@@ -101,6 +148,7 @@ pub fn run() -> ExitCode {
         Command::Chaos(args) => block_on(chaos::chaos(args)),
         Command::Forward(args) => block_on(forward::forward(args)),
         Command::Bench(args) => block_on(bench::bench(args)),
+        Command::Schema(args) => schema::schema(args),
     };
     match result {
         Ok(code) => code,
@@ -115,11 +163,17 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> a
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?.block_on(f)
 }
 
-fn init_tracing(default: &str) {
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => {
+            // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(ansi).try_init()
+        }
+    };
 }
 
 pub(crate) fn one_line(s: &str) -> String {

@@ -28,7 +28,7 @@ pub struct ProduceArgs {
     #[arg(long)]
     producer_id: Option<String>,
     #[command(flatten)]
-    broker: BrokerArgs,
+    pub(crate) broker: BrokerArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
 }
@@ -59,6 +59,29 @@ impl Tally {
             }
         }
     }
+}
+
+/// What `produce` prints on stdout (schema: `dashstream schema produce`).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ProduceReport {
+    pub topic: String,
+    /// e.g. "created with 3 partitions", "exists with 1 partition, used as it is".
+    pub topic_status: String,
+    pub producer_id: String,
+    /// This run's producer session: its sequences start at 1.
+    pub session: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    /// The first failures, as the client reported them.
+    pub failures: Vec<String>,
+    /// Protobuf bytes of the messages acknowledged.
+    pub raw_bytes: u64,
+    /// Frame bytes of the messages acknowledged (after the codec's compression).
+    pub wire_bytes: u64,
+    /// wire_bytes / raw_bytes.
+    pub compression_ratio: f64,
 }
 
 /// Message `i` of the run: every 10th a quality report, the others chunks
@@ -98,19 +121,19 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     }
     traffic.drain(&mut |s| tally.add(s)).await;
     producer.flush(Duration::from_secs(30)).await?;
-    print_json(&serde_json::json!({
-        "topic": args.topic,
-        "topic_status": topic_status.to_string(),
-        "producer_id": producer.producer_id(),
-        "session": producer.session(),
-        "sent": args.count,
-        "acked": tally.acked,
-        "failed": tally.failed,
-        "failures": tally.failures,
-        "raw_bytes": tally.raw,
-        "wire_bytes": tally.wire,
-        "compression_ratio": if tally.raw == 0 { 1.0 } else { tally.wire as f64 / tally.raw as f64 },
-    }))?;
+    print_json(&ProduceReport {
+        topic: args.topic.clone(),
+        topic_status: topic_status.to_string(),
+        producer_id: producer.producer_id().to_string(),
+        session: producer.session().to_string(),
+        sent: args.count,
+        acked: tally.acked,
+        failed: tally.failed,
+        failures: tally.failures.clone(),
+        raw_bytes: tally.raw,
+        wire_bytes: tally.wire,
+        compression_ratio: if tally.raw == 0 { 1.0 } else { tally.wire as f64 / tally.raw as f64 },
+    })?;
     DashProducer::close_shared(producer).await;
     Ok(if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

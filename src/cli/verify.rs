@@ -21,7 +21,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     send: SendArgs,
     #[command(flatten)]
-    broker: BrokerArgs,
+    pub(crate) broker: BrokerArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
 }

@@ -76,7 +76,7 @@ pub fn collect(w: &DashWorld) -> Evidence {
         e.decoded = r.decoded;
         e.decoded_by_format = r.decoded_by_format.clone();
         e.lost = r.lost;
-        e.lost_ranges = r.lost_ranges.clone();
+        e.lost_ranges = r.lost_ranges.iter().map(ToString::to_string).collect();
         e.duplicates = r.duplicates;
         e.dlq = r.dlq;
         if r.latency_ms.count > 0 {

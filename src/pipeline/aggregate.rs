@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::proto::{envelope::Payload, Envelope};
 
 /// count, mean, min, max of one metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Stat {
     pub count: u64,
     pub mean: f64,
@@ -31,13 +31,14 @@ impl Default for Stat {
 }
 
 /// Aggregates per thread; the overall `score` is reported as the metric `score`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct QualityAggregator {
     pub threads: BTreeMap<String, ThreadStats>,
 }
 
 /// One thread's aggregates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ThreadStats {
     pub reports: u64,
     pub metrics: BTreeMap<String, Stat>,

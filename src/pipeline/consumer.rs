@@ -89,14 +89,15 @@ pub enum Event {
 }
 
 /// Skew seen: messages whose created_at was ahead of this consumer's clock.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SkewReport {
     pub count: u64,
     pub max_ms: f64,
 }
 
 /// Counts of a consumer run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ConsumeReport {
     pub received: u64,
     pub decoded: u64,
@@ -105,10 +106,13 @@ pub struct ConsumeReport {
     pub dlq: u64,
     pub duplicates: u64,
     pub lost: u64,
-    pub lost_ranges: Vec<String>,
+    pub lost_ranges: Vec<super::loss::LostRange>,
     /// Negative values among the latency samples (computed from them): must stay 0.
     pub negative_latency: u64,
     pub clock_skew: SkewReport,
+    /// `null` in JSON when no latency was measured.
+    #[serde(serialize_with = "super::latency::null_when_empty")]
+    #[schemars(with = "Option<Percentiles>")]
     pub latency_ms: Percentiles,
     /// Per partition: high watermark minus committed offset, at the last check.
     pub lag: BTreeMap<i32, i64>,

@@ -64,13 +64,23 @@ struct Inner {
 }
 
 /// Percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Percentiles {
     pub min: f64,
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
     pub count: u64,
+}
+
+/// Serializes percentiles as `null` when nothing was measured: zeros would
+/// read as a measurement (`#[serde(serialize_with = ...)]` on report fields).
+pub fn null_when_empty<S: serde::Serializer>(p: &Percentiles, s: S) -> Result<S::Ok, S::Error> {
+    if p.count == 0 {
+        s.serialize_none()
+    } else {
+        serde::Serialize::serialize(p, s)
+    }
 }
 
 impl LatencyStats {

@@ -60,8 +60,31 @@ pub struct LossSummary {
     pub received_unique: u64,
     pub duplicates: u64,
     pub lost: u64,
-    /// `producer/session: ranges` for every session with losses.
-    pub lost_ranges: Vec<String>,
+    /// Every session with losses, and which sequences.
+    pub lost_ranges: Vec<LostRange>,
+}
+
+/// One producer session's lost sequences, as JSON
+/// `{"producer": "p", "session": "s", "ranges": [[5, 7], [15, 15]]}`:
+/// inclusive first and last sequence of each run. Displayed as `p/s: 5-7,15`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct LostRange {
+    pub producer: String,
+    pub session: String,
+    pub ranges: Vec<[u64; 2]>,
+}
+
+impl LostRange {
+    pub fn new(producer: &str, session: &str, lost: &RangeSet) -> Self {
+        Self { producer: producer.to_string(), session: session.to_string(), ranges: lost.ranges().map(|(a, b)| [a, b]).collect() }
+    }
+}
+
+impl std::fmt::Display for LostRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let runs: Vec<String> = self.ranges.iter().map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+        write!(f, "{}/{}: {}", self.producer, self.session, runs.join(","))
+    }
 }
 
 impl LossDetector {
@@ -153,7 +176,7 @@ impl LossDetector {
             let still_lost = lost_minus_late(s);
             sum.lost += still_lost.len();
             if !still_lost.is_empty() {
-                sum.lost_ranges.push(format!("{}/{}: {}", k.producer_id, k.session, still_lost));
+                sum.lost_ranges.push(LostRange::new(&k.producer_id, &k.session, &still_lost));
             }
         }
         sum
@@ -210,7 +233,9 @@ mod tests {
         assert_eq!(lost[0].ranges.to_string(), "11,13,21-24");
         assert!(d.overdue(t + Duration::from_secs(60)).is_empty(), "reported once");
         assert_eq!(d.summary().lost, 6);
-        assert_eq!(d.summary().lost_ranges, vec!["p/s: 11,13,21-24".to_string()]);
+        let lost = d.summary().lost_ranges;
+        assert_eq!(lost.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["p/s: 11,13,21-24".to_string()]);
+        assert_eq!(serde_json::to_value(&lost[0]).unwrap(), serde_json::json!({"producer": "p", "session": "s", "ranges": [[11, 11], [13, 13], [21, 24]]}));
     }
 
     #[test]

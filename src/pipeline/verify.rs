@@ -59,7 +59,7 @@ impl Default for VerifyOptions {
 }
 
 /// Compression as measured on the producer side.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompressionReport {
     pub raw_bytes: u64,
     pub wire_bytes: u64,
@@ -69,7 +69,8 @@ pub struct CompressionReport {
 }
 
 /// The verdict and the evidence behind it (printed as JSON by the CLI).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct VerifyReport {
     pub topic: String,
     /// What was found or done: e.g. "created with 3 partitions", "exists with 1 partition, used as it is".
@@ -82,11 +83,14 @@ pub struct VerifyReport {
     pub decoded: u64,
     pub decoded_by_format: std::collections::BTreeMap<String, u64>,
     pub lost: u64,
-    pub lost_ranges: Vec<String>,
+    pub lost_ranges: Vec<crate::pipeline::loss::LostRange>,
     pub duplicates: u64,
     pub dlq: u64,
     pub negative_latency: u64,
     pub clock_skew: SkewReport,
+    /// `null` in JSON when no latency was measured.
+    #[serde(serialize_with = "super::latency::null_when_empty")]
+    #[schemars(with = "Option<Percentiles>")]
     pub latency_ms: Percentiles,
     /// Send to receive on this process's monotonic clock (immune to wall-clock skew).
     pub rtt_ms: Percentiles,
@@ -175,7 +179,7 @@ pub async fn verify(
         acked: p.acked.len(),
         unacked: opts.count - p.acked.len(),
         lost: lost.len(),
-        lost_ranges: if lost.is_empty() { vec![] } else { vec![format!("{producer_id}/{session}: {lost}")] },
+        lost_ranges: if lost.is_empty() { vec![] } else { vec![crate::pipeline::loss::LostRange::new(&producer_id, &session, &lost)] },
         rtt_ms: percentiles_of(&mut rtts_us),
         publish_delay_ms: percentiles_of(&mut p.publish_delays_us),
         compression: p.compression,

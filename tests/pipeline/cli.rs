@@ -38,8 +38,22 @@ fn logs_to_a_pipe_carry_no_colour_codes() {
 }
 
 #[test]
+fn log_format_json_writes_one_json_object_per_log_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dashstream"))
+        .args(["verify", "--count", "20", "--broker", "mock", "--metrics-addr", "off", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let logs: Vec<serde_json::Value> = err.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(logs.iter().any(|l| l["level"] == "INFO" && l["fields"]["message"] == "mock kafka cluster started"), "{err}");
+    assert!(!err.lines().any(|l| l.contains(" INFO ")), "a text log line among the JSON ones: {err}");
+}
+
+#[test]
 fn every_command_has_help() {
-    for cmd in ["encode", "decode", "produce", "consume", "verify", "aggregate", "forward", "check", "chaos"] {
+    for cmd in ["encode", "decode", "produce", "consume", "verify", "aggregate", "forward", "check", "chaos", "schema"] {
         let out = dashstream(&[cmd, "--help"]);
         assert!(out.status.success(), "{cmd}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{cmd}");
@@ -53,6 +67,23 @@ fn bad_flags_are_clap_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'many'"));
     let out = dashstream(&["consume", "--topic", "t", "--broker", "kafka9"]);
     assert_eq!(out.status.code(), Some(2));
+    // Combinations that cannot work: refused before any broker is contacted
+    // (127.0.0.1:1 would not answer; the refusal comes at once).
+    for (args, says) in [
+        (&["consume", "--topic", "t", "--broker", "mock", "--bootstrap", "127.0.0.1:1"][..], "--broker mock starts its own"),
+        (&["produce", "--topic", "t", "--count", "1", "--broker", "external"][..], "--broker external needs --bootstrap"),
+        (&["consume", "--topic", "t", "--from-beginning", "--from-end"][..], "cannot be used with"),
+        (&["consume", "--topic", "t", "--fail-on", "none,lost", "--bootstrap", "127.0.0.1:1"][..], "--fail-on none cannot be combined"),
+        (&["consume", "--topic", "t", "--max-records", "0"][..], "invalid value '0'"),
+        (&["verify", "--count", "1", "--metrics-addr", "nowhere"][..], "neither HOST:PORT"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = dashstream(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{args:?} took {:?}", started.elapsed());
+    }
 }
 
 #[test]

@@ -44,7 +44,8 @@ async fn removed_messages_are_reported_lost_with_exact_ranges_and_duplicates_cou
     assert_eq!(c.report().lost, 0);
     let r = c.finish().await?;
     // 40 was never sent and nothing came after it: no consumer can know of it.
-    assert_eq!(r.lost_ranges, vec![format!("{}/{}: 5-7,15", p.producer_id(), p.session())]);
+    let want = dashstream::pipeline::loss::LostRange { producer: p.producer_id().to_string(), session: p.session().to_string(), ranges: vec![[5, 7], [15, 15]] };
+    assert_eq!(r.lost_ranges, vec![want]);
     assert_eq!(r.lost, 4);
     assert_eq!(r.duplicates, 1);
     assert_eq!(metrics.lost.get(), 4);

@@ -11,5 +11,6 @@ mod faults;
 mod loss;
 mod stall;
 mod metrics;
+mod schemas;
 mod support;
 mod verify;

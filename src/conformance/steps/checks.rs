@@ -173,7 +173,8 @@ fn lost_exactly(w: &mut DashWorld, ranges: String) -> anyhow::Result<()> {
     let r = &w.consumed().report;
     let p = &w.produced[0];
     let want = vec![format!("{}/{}: {ranges}", p.producer_id, p.session)];
-    ensure(r.lost_ranges == want, || format!("lost ranges {:?}, expected {want:?}", r.lost_ranges))
+    let got: Vec<String> = r.lost_ranges.iter().map(ToString::to_string).collect();
+    ensure(got == want, || format!("lost ranges {got:?}, expected {want:?}"))
 }
 
 #[then(expr = "{int} duplicates are reported")]
