@@ -15,7 +15,7 @@ use crate::pipeline::PipelineError;
 pub const SIZES: [usize; 3] = [100, 600, 5_000];
 
 /// Who compresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Neither.
@@ -51,7 +51,7 @@ impl Mode {
 }
 
 /// One cell of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompressionCell {
     pub size: usize,
     pub mode: Mode,

@@ -21,7 +21,7 @@ pub const POISON: &[u8] = &[0x7f, 0xde, 0xad, 0xbe, 0xef];
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Good and poison rates on one topic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeadLetterFigures {
     pub records: u64,
     pub good_per_s: f64,

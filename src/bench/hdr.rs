@@ -54,7 +54,7 @@ impl Recorder {
 }
 
 /// A latency distribution in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Quantiles {
     pub count: u64,
     pub mean_ms: f64,

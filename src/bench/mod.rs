@@ -43,7 +43,7 @@ pub enum BenchError {
 }
 
 /// What to measure.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct BenchOptions {
     /// Records per producer and consumer run.
     pub records: u64,

@@ -30,7 +30,7 @@ pub fn payloads(size: usize, count: u64) -> Vec<Payload> {
 }
 
 /// What a producing run came to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProduceFigures {
     pub records: u64,
     pub acked: u64,
@@ -68,7 +68,7 @@ pub async fn produce(client: &ClientConfig, settings: ProducerSettings, records:
 }
 
 /// What a consuming run came to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ConsumeFigures {
     pub records: u64,
     /// From creating the consumer to its partitions being assigned.
@@ -105,7 +105,7 @@ pub async fn consume(client: &ClientConfig, topic: &str, records: u64, metrics: 
 }
 
 /// End-to-end latency at a fixed rate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LatencyFigures {
     pub rate: f64,
     pub messages: u64,

@@ -49,7 +49,7 @@ pub fn producer_perf(topic: &str, records: u64, size: usize, extra_props: &[&str
 }
 
 /// ProducerPerformance's final line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PeerProduce {
     pub records: u64,
     pub records_per_s: f64,
@@ -87,7 +87,7 @@ pub fn consumer_perf(topic: &str, records: u64, group: &str) -> Vec<String> {
 }
 
 /// ConsumerPerformance's CSV line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PeerConsume {
     pub records: u64,
     /// Including the group join.
@@ -121,7 +121,7 @@ pub fn end_to_end_latency(topic: &str, messages: u64, size: usize) -> Vec<String
 }
 
 /// EndToEndLatency's summary (its percentiles are whole milliseconds).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PeerLatency {
     pub avg_ms: f64,
     pub p50_ms: f64,

@@ -10,7 +10,7 @@ use super::peer::{PeerConsume, PeerLatency, PeerProduce};
 use super::BenchOptions;
 
 /// One producer round: the peer, then dashstream without and with compression.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProducerRound {
     pub peer: PeerProduce,
     /// `--compress never`.
@@ -22,7 +22,7 @@ pub struct ProducerRound {
 }
 
 /// The producers: the median round of each side, and every round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProducerSection {
     pub peer: PeerProduce,
     pub never: ProduceFigures,
@@ -53,14 +53,14 @@ impl ProducerSection {
 }
 
 /// One consumer round on the same topic.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 pub struct ConsumerRound {
     pub peer: PeerConsume,
     pub ours: ConsumeFigures,
 }
 
 /// The consumers: the median round of each side, and every round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConsumerSection {
     pub peer: PeerConsume,
     pub ours: ConsumeFigures,
@@ -76,7 +76,7 @@ impl ConsumerSection {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LatencySection {
     pub peer: PeerLatency,
     pub latency_profile: LatencyFigures,
@@ -84,7 +84,7 @@ pub struct LatencySection {
 }
 
 /// Whether a higher or a lower ratio is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
     Higher,
@@ -92,7 +92,7 @@ pub enum Better {
 }
 
 /// One line of the table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub what: String,
     pub unit: &'static str,
@@ -119,7 +119,7 @@ impl Comparison {
 }
 
 /// Where the run happened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Machine {
     pub cpus: usize,
     pub cpu: String,
@@ -139,7 +139,7 @@ impl Machine {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BenchReport {
     /// UTC, RFC 3339.
     pub date: String,

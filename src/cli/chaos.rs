@@ -42,11 +42,28 @@ pub struct ChaosArgs {
     dry_run: bool,
 }
 
+/// What `chaos --dry-run` prints: the schedule the seed gives.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ChaosPlan {
+    pub seed: u64,
+    pub schedule: Vec<Scheduled>,
+}
+
+/// What `chaos` prints on stdout: the verdict of the run, or with `--dry-run` the plan.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+pub enum ChaosOutput {
+    Verdict(Verdict),
+    Plan(ChaosPlan),
+}
+
 pub async fn chaos(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     let kind = factory::resolve(args.broker, &args.connection);
     let faults: Vec<Fault> = if args.faults.is_empty() { Fault::all().iter().copied().filter(|f| f.runs_on(kind)).collect() } else { args.faults.clone() };
     if let Some(bad) = faults.iter().find(|f| !f.runs_on(kind)) {
-        anyhow::bail!("fault {bad} cannot run on the {kind} backend");
+        return Err(super::UsageError(format!("fault {bad} cannot run on the {kind} backend")).into());
     }
     let seed = args.seed.unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
     let plan = schedule::generate(seed, args.duration, &faults);
@@ -56,7 +73,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         eprintln!("  {l}");
     }
     if args.dry_run {
-        super::output::print_json(&serde_json::json!({ "seed": seed, "schedule": plan }))?;
+        super::output::print_json(&ChaosPlan { seed, schedule: plan })?;
         return Ok(ExitCode::SUCCESS);
     }
     let broker: Arc<dyn Broker> = Arc::from(factory::open(kind, &args.connection).await?);
@@ -115,7 +132,7 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
             received: v.received,
             decoded: v.received,
             lost: v.lost,
-            lost_ranges: v.lost_ranges.clone(),
+            lost_ranges: v.lost_ranges.iter().map(ToString::to_string).collect(),
             duplicates: v.duplicates,
             notes,
             ..Default::default()
@@ -124,7 +141,8 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
 }
 
 fn failure_message(v: &Verdict) -> String {
-    format!("lost {}: {}; {}", v.lost, v.lost_ranges.join("; "), v.failures.join("; "))
+    let ranges: Vec<String> = v.lost_ranges.iter().map(ToString::to_string).collect();
+    format!("lost {}: {}; {}", v.lost, ranges.join("; "), v.failures.join("; "))
 }
 
 /// One JUnit test case, "no acknowledged message lost", through the junit-report crate.

@@ -11,6 +11,9 @@ use dashstream::pipeline::consumer::ConsumeReport;
 use dashstream::pipeline::verify::VerifyReport;
 use schemars::schema_for;
 
+use dashstream::bench::report::BenchReport;
+
+use super::chaos::ChaosOutput;
 use super::decode::DecodeOutput;
 use super::output::print_json;
 use super::produce::ProduceReport;
@@ -30,6 +33,8 @@ enum Printing {
     Verify,
     Aggregate,
     Decode,
+    Chaos,
+    Bench,
 }
 
 pub fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +44,8 @@ pub fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
         Printing::Verify => schema_for!(VerifyReport),
         Printing::Aggregate => schema_for!(QualityAggregator),
         Printing::Decode => schema_for!(DecodeOutput),
+        Printing::Chaos => schema_for!(ChaosOutput),
+        Printing::Bench => schema_for!(BenchReport),
     };
     print_json(&schema)?;
     Ok(ExitCode::SUCCESS)

@@ -34,6 +34,8 @@ pub(super) struct Ledger {
     pub producer_retries: u64,
     /// Client crashes as they really happened: (when, what happened).
     pub crashes: Vec<(Instant, String)>,
+    /// Producer id of each producer session of the run.
+    pub producers: BTreeMap<String, String>,
 }
 
 impl Ledger {
@@ -44,6 +46,11 @@ impl Ledger {
         self.latency_samples += r.latency_ms.count;
         self.skewed += r.clock_skew.count;
         self.stall_restarts += r.stall_restarts;
+    }
+
+    /// The producer id that stamped `session` (empty if the run never named it).
+    pub fn producer_of(&self, session: &str) -> &str {
+        self.producers.get(session).map_or("", String::as_str)
     }
 
     /// Whether every decoded message gave exactly one latency sample or skew observation.

@@ -8,12 +8,18 @@ use serde::Serialize;
 use super::catalogue::Fault;
 
 /// One scheduled fault: inject at `at` (from the start of traffic), heal `hold` later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Scheduled {
+    /// Seconds from the start of traffic.
     #[serde(serialize_with = "secs")]
+    #[schemars(with = "f64")]
     pub at: Duration,
+    /// The fault's name (`dashstream chaos --help` lists them).
+    #[schemars(with = "String")]
     pub fault: Fault,
+    /// Seconds the fault holds before it heals.
     #[serde(serialize_with = "secs")]
+    #[schemars(with = "f64")]
     pub hold: Duration,
 }
 

@@ -9,9 +9,11 @@ use serde::Serialize;
 use super::catalogue::Fault;
 use super::ledger::Ledger;
 use super::schedule::Scheduled;
+use crate::pipeline::loss::LostRange;
 
 /// The verdict, Jepsen style.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Verdict {
     pub topic: String,
     pub broker: String,
@@ -26,7 +28,7 @@ pub struct Verdict {
     pub received: u64,
     /// Acknowledged but never read: exact ranges per producer session.
     pub lost: u64,
-    pub lost_ranges: Vec<String>,
+    pub lost_ranges: Vec<crate::pipeline::loss::LostRange>,
     /// Read more than once (expected after a consumer crash; reported, not a failure).
     pub duplicates: u64,
     /// Consumer commits that failed during a fault (retried by the next one).
@@ -68,7 +70,7 @@ pub(super) fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap
         unacked: l.unacked,
         received: l.received,
         lost: lost.iter().map(|(_, r)| r.len()).sum(),
-        lost_ranges: lost.iter().map(|(session, r)| format!("{session}: {r}")).collect(),
+        lost_ranges: lost.iter().map(|(session, r)| LostRange::new(l.producer_of(session), session, r)).collect(),
         duplicates: l.duplicates,
         commit_failures: l.commit_failures,
         producer_retries: l.producer_retries,
@@ -134,7 +136,8 @@ mod tests {
         let mut lossy = clean_books();
         lossy.reads.insert("s".into(), ranges(1, 90));
         let v = judged(&lossy, vec![], 0, &[]);
-        assert_eq!((v.verdict.as_str(), v.lost, v.lost_ranges.clone()), ("fail", 10, vec!["s: 91-100".to_string()]));
+        let ranges: Vec<String> = v.lost_ranges.iter().map(ToString::to_string).collect();
+        assert_eq!((v.verdict.as_str(), v.lost, ranges), ("fail", 10, vec!["/s: 91-100".to_string()]), "producer unknown to this ledger");
         assert_eq!(judged(&clean, vec!["heal".into()], 0, &[]).verdict, "fail");
         assert_eq!(judged(&clean, vec![], 3, &[]).verdict, "fail");
         let broken: [fn(&mut Ledger); 4] = [|l| l.negative = 1, |l| l.unconfirmed = 1, |l| l.skewed = 9, |l| *l = Ledger::default()];

@@ -43,7 +43,9 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
         let mut s = ProducerSettings::new(&topic);
         s.producer_id = format!("fault-run-{n}");
         s.delivery_timeout = Duration::from_secs(120);
-        DashProducer::new(&client, s, metrics.clone()).map(Arc::new)
+        let producer = DashProducer::new(&client, s, metrics.clone()).map(Arc::new)?;
+        lock(&ledger).producers.insert(producer.session().to_string(), producer.producer_id().to_string());
+        Ok(producer)
     };
     let mut incarnation = 1;
     let mut producer = new_producer(incarnation)?;

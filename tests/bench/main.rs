@@ -28,6 +28,15 @@ fn options() -> BenchOptions {
     }
 }
 
+/// What `bench --json` prints validates against `schemas/bench.schema.json`.
+fn conforms_to_published_schema(report: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/bench.schema.json");
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "bench output does not match schemas/bench.schema.json:\n{}", errors.join("\n"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_bench_run_accounts_for_every_planned_record() -> anyhow::Result<()> {
     // As `dashstream bench` does: straight to the container where the host can route to it.
@@ -36,6 +45,7 @@ async fn a_small_bench_run_accounts_for_every_planned_record() -> anyhow::Result
     assert_eq!(broker.route().starts_with("direct to"), direct, "{} vs {}", broker.route(), broker.bootstrap_servers());
     let report = Bench::new(&broker, options(), &|_| {}).run().await?;
     assert_eq!(report.machine.route, broker.route());
+    conforms_to_published_schema(&serde_json::to_value(&report)?);
 
     let p = &report.producer;
     assert_eq!((p.peer.records, p.never.acked, p.auto.acked), (RECORDS, RECORDS, RECORDS), "{p:?}");

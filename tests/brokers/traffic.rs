@@ -13,7 +13,7 @@ use rdkafka::Message;
 /// Routes `tracing` output (RUST_LOG, default warn) to the test's captured output.
 pub fn logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().with_ansi(false).try_init();
 }
 
 /// A topic (and group) name unique to this test and run.

@@ -156,5 +156,5 @@ fn chaos_schedules_are_reproducible_from_the_seed() {
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     assert!(v["schedule"].as_array().unwrap().len() >= 8);
     let out = dashstream(&["chaos", "--broker", "mock", "--faults", "broker-kill", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(1), "a fault the backend cannot run is refused");
+    assert_eq!(out.status.code(), Some(2), "a fault the backend cannot run is refused as bad usage");
 }

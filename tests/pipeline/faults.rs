@@ -40,6 +40,8 @@ async fn acks_0_loses_data_under_request_errors_and_the_verdict_says_which() -> 
     logs();
     // With acks=0 the broker's refusals never reach the producer: "sent" is all it knows.
     let v = faults::run(Arc::new(MockBroker::start(3)?), &opts(&[("acks", "0")]), &|_| {}).await?;
+    // The verdict `chaos` prints, losses included, as schemas/chaos.schema.json describes it.
+    crate::schemas::conforms_value("chaos", &serde_json::to_value(&v)?);
     assert_eq!(v.verdict, "fail", "{v:#?}");
     assert!(v.lost > 0 && !v.lost_ranges.is_empty(), "{v:#?}");
     assert_eq!(v.unacked, 0, "every send looked acknowledged");

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use rdkafka::mocking::MockCluster;
 
-const PRINTING: [&str; 5] = ["produce", "consume", "verify", "aggregate", "decode"];
+const PRINTING: [&str; 7] = ["produce", "consume", "verify", "aggregate", "decode", "chaos", "bench"];
 
 fn dashstream(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashstream")).args(args).env_remove("RUST_LOG").output().unwrap()
@@ -20,10 +20,14 @@ fn published(command: &str) -> PathBuf {
 /// Fails with every violation when `out`'s stdout does not validate against the published schema.
 fn conforms(command: &str, out: &Output) {
     assert!(out.status.code().is_some_and(|c| c <= 1), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    conforms_value(command, &serde_json::from_slice(&out.stdout).unwrap());
+}
+
+/// Fails with every violation when `instance` does not validate against `schemas/{command}.schema.json`.
+pub fn conforms_value(command: &str, instance: &serde_json::Value) {
     let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(published(command)).unwrap()).unwrap();
-    let instance: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{command} output does not match schemas/{command}.schema.json:\n{}\n{instance:#}", errors.join("\n"));
 }
 
@@ -44,6 +48,7 @@ fn the_published_schemas_are_what_the_code_prints() {
 #[test]
 fn every_printing_command_matches_its_schema() {
     conforms("verify", &dashstream(&["verify", "--count", "50", "--broker", "mock", "--metrics-addr", "off"]));
+    conforms("chaos", &dashstream(&["chaos", "--dry-run", "--seed", "7", "--broker", "mock", "--duration", "60s"]));
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     for frame in ["raw.bin", "zstd.bin", "legacy-raw.bin", "legacy-zstd.bin"] {
         conforms("decode", &dashstream(&["decode", fixtures.join(frame).to_str().unwrap()]));

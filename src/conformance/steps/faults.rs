@@ -69,7 +69,7 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
         verdict.received,
         verdict.duplicates,
         verdict.lost,
-        if verdict.lost_ranges.is_empty() { String::new() } else { format!(" ({})", verdict.lost_ranges.join("; ")) },
+        if verdict.lost_ranges.is_empty() { String::new() } else { format!(" ({})", joined(&verdict.lost_ranges)) },
         verdict.lag_after_heal
     ));
     w.notes.extend(verdict.faults.iter().map(|f| format!("fault: {f}")));
@@ -85,6 +85,10 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     w.notes.extend(verdict.failures.iter().map(|f| format!("failure: {f}")));
     w.verdict = Some(verdict);
     Ok(())
+}
+
+fn joined(ranges: &[crate::pipeline::loss::LostRange]) -> String {
+    ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn verdict(w: &DashWorld) -> &faults::Verdict {
@@ -121,7 +125,7 @@ fn none_lost(w: &mut DashWorld) -> anyhow::Result<()> {
         v.unconfirmed,
         v.acked
     );
-    anyhow::ensure!(v.lost == 0, "{} acknowledged messages lost: {}", v.lost, v.lost_ranges.join("; "));
+    anyhow::ensure!(v.lost == 0, "{} acknowledged messages lost: {}", v.lost, joined(&v.lost_ranges));
     Ok(())
 }
 
