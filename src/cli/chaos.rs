@@ -55,7 +55,7 @@ pub struct ChaosPlan {
 #[serde(untagged)]
 #[allow(dead_code)] // only its schema is used
 pub enum ChaosOutput {
-    Verdict(Verdict),
+    Verdict(Box<Verdict>),
     Plan(ChaosPlan),
 }
 
