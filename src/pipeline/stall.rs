@@ -11,7 +11,12 @@
 //! The watch costs nothing while records flow. After `after` without a record
 //! it compares, at most once per `after`, each assigned partition's position
 //! (or, before its first record, the group's committed offset) with the high
-//! watermark; a failed query (the broker is down) is not a stall.
+//! watermark. One failed query (the broker is down) is not a stall; a client
+//! that cannot even reach the broker for [`FAILED_CHECKS`] checks in a row is
+//! rebuilt too. Seen in the container's clean-restart scenario: after the
+//! broker came back, the consumer held no partitions and every metadata request
+//! failed with "Broker transport failure" for as long as we watched, while
+//! fresh clients reached the broker at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +27,9 @@ use rdkafka::{Offset, TopicPartitionList};
 /// How long each query to the broker may take.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Checks in a row that could not reach the broker before the client is rebuilt anyway.
+pub const FAILED_CHECKS: u32 = 2;
+
 /// When to look, and whether a stall was already acted on.
 #[derive(Debug)]
 pub struct StallWatch {
@@ -30,13 +38,15 @@ pub struct StallWatch {
     last_check: Instant,
     /// Off after a rebuild until a record arrives: one rebuild per stall.
     armed: bool,
+    /// Checks in a row whose query failed.
+    failed: u32,
 }
 
 impl StallWatch {
     /// `after`: how long without a record before looking; `None` never looks.
     pub fn new(after: Option<Duration>) -> Self {
         let now = Instant::now();
-        Self { after, last_record: now, last_check: now, armed: true }
+        Self { after, last_record: now, last_check: now, armed: true, failed: 0 }
     }
 
     pub fn record_arrived(&mut self, now: Instant) {
@@ -59,6 +69,19 @@ impl StallWatch {
     /// A rebuild happened: wait for a record before looking again.
     pub fn disarm(&mut self) {
         self.armed = false;
+        self.failed = 0;
+    }
+
+    /// A check could not reach the broker: whether that has now happened
+    /// [`FAILED_CHECKS`] times in a row (time to rebuild the client).
+    pub fn query_failed(&mut self) -> bool {
+        self.failed += 1;
+        self.failed >= FAILED_CHECKS
+    }
+
+    /// A check reached the broker.
+    pub fn query_answered(&mut self) {
+        self.failed = 0;
     }
 }
 
@@ -113,6 +136,17 @@ mod tests {
         assert!(!w.due(t0 + Duration::from_secs(5)));
         w.record_arrived(t0 + Duration::from_secs(5));
         assert!(w.due(t0 + Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_broker_out_of_reach_for_checks_in_a_row_means_rebuild() {
+        let mut w = StallWatch::new(Some(Duration::from_secs(1)));
+        assert!(!w.query_failed());
+        w.query_answered();
+        assert!(!w.query_failed(), "counted in a row only");
+        assert!(w.query_failed());
+        w.disarm();
+        assert!(!w.query_failed(), "a rebuild starts the count again");
     }
 
     #[test]

@@ -58,3 +58,38 @@ async fn a_consumer_that_stops_fetching_with_records_waiting_is_rebuilt_and_read
     DashProducer::close_shared(producer).await;
     Ok(())
 }
+
+/// A client that cannot reach the broker for two checks in a row is rebuilt
+/// too (here the broker really is down, so the new client simply waits), and
+/// once the broker is back the records are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_cannot_reach_the_broker_is_rebuilt_and_reads_once_it_is_back() -> anyhow::Result<()> {
+    logs();
+    let broker = MockBroker::start(1)?;
+    let topic = unique("stall-unreachable");
+    broker.create_topic(&topic, 1).await?;
+    let metrics = Metrics::new();
+    let producer = Arc::new(DashProducer::new(&broker.client_config(), ProducerSettings::new(&topic), metrics.clone())?);
+    let mut settings = ConsumerSettings::new(&topic, unique("stall-group"));
+    settings.restart_when_stalled = Some(Duration::from_secs(1));
+    let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics.clone())?;
+    consumer.wait_for_assignment(Duration::from_secs(30)).await?;
+    broker.apply(&dashstream::broker::BrokerAction::Down { broker: 1 }).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metrics.stall_restarts.get() == 0 {
+        anyhow::ensure!(Instant::now() < deadline, "never rebuilt; {}", consumer.describe_position());
+        consumer.next(Duration::from_millis(100)).await?;
+    }
+    broker.apply(&dashstream::broker::BrokerAction::Up { broker: 1 }).await?;
+    send(&producer, 20).await?;
+    let mut seen = BTreeSet::new();
+    while seen.len() < 20 {
+        anyhow::ensure!(Instant::now() < deadline, "{} of 20 read after the broker came back", seen.len());
+        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
+            seen.insert(envelope.header.expect("a header").sequence);
+        }
+    }
+    assert_eq!(consumer.finish().await?.stall_restarts, 1);
+    DashProducer::close_shared(producer).await;
+    Ok(())
+}

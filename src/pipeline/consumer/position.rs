@@ -91,31 +91,31 @@ impl DashConsumer {
         };
         format!("{positions}, {} records received", self.report.received)
     }
+
     /// Called when a poll found nothing: if the watch says it is time, asks
     /// the broker whether records wait beyond the assigned positions, and if
-    /// they do, rebuilds the client. A query that fails is not a stall.
+    /// they do, rebuilds the client. One query that fails is not a stall;
+    /// `stall::FAILED_CHECKS` in a row are (the client cannot reach the broker).
     pub(super) async fn watch_for_stall(&mut self) {
         if !self.stall.due(Instant::now()) {
             return;
         }
         let (consumer, topic) = (self.consumer.clone(), self.settings.topic.clone());
         let behind = tokio::task::spawn_blocking(move || stall::behind(&consumer, &topic)).await.expect("stall query panicked");
-        match behind {
+        let why = match behind {
             Ok(behind) if !behind.is_empty() => {
+                self.stall.query_answered();
                 let waiting: Vec<String> = behind.iter().map(|(p, at, high)| format!("{p}: at {at}, log ends at {high}")).collect();
-                let quiet = self.settings.restart_when_stalled.unwrap_or_default();
-                tracing::warn!(
-                    "consumer of {} received nothing for {quiet:?} while records wait ({}); {}: rebuilding its Kafka client",
-                    self.settings.topic,
-                    waiting.join("; "),
-                    self.describe_position()
-                );
-                if let Err(e) = self.rebuild() {
-                    tracing::warn!("rebuilding the stalled consumer failed, keeping the old one: {e}");
-                }
+                format!("records wait ({})", waiting.join("; "))
             }
-            Ok(_) => {}
-            Err(e) => tracing::debug!("stall check skipped: {e}"),
+            Ok(_) => return self.stall.query_answered(),
+            Err(e) if self.stall.query_failed() => format!("the broker was out of its reach for {} checks in a row ({e})", stall::FAILED_CHECKS),
+            Err(e) => return tracing::debug!("stall check could not reach the broker: {e}"),
+        };
+        let quiet = self.settings.restart_when_stalled.unwrap_or_default();
+        tracing::warn!("consumer of {} received nothing for {quiet:?} and {why}; {}: rebuilding its Kafka client", self.settings.topic, self.describe_position());
+        if let Err(e) = self.rebuild() {
+            tracing::warn!("rebuilding the stalled consumer failed, keeping the old one: {e}");
         }
     }
 
