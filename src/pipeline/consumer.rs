@@ -225,6 +225,8 @@ impl DashConsumer {
         let msg = match received {
             Err(e) => {
                 self.log.warn("consumer-error", || format!("consumer error (retrying): {e}"));
+                // A stalled client may answer with errors only, never with a timeout.
+                self.watch_for_stall().await;
                 return Ok(None);
             }
             Ok(m) => m,
