@@ -11,7 +11,10 @@
 //! discovery error; it is never skipped. The last line is `conformance: N passed, M failed`.
 #![allow(clippy::print_stdout)]
 
+#[path = "../tests/forward/cdp.rs"]
+mod cdp;
 mod replicas;
+mod report_check;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +24,8 @@ use dashstream::broker::{factory, BrokerArgs, BrokerKind};
 use dashstream::conformance::reference::Reference;
 use dashstream::faults::inject::Direct;
 use dashstream::conformance::outcomes;
+use dashstream::conformance::console;
+use dashstream::conformance::report::{self, matrix::ReplicaOutcome, ReportInput};
 use dashstream::conformance::suite::{self, SuiteOptions, SuiteResult};
 
 fn crate_dir() -> PathBuf {
@@ -73,21 +78,22 @@ fn options() -> Result<SuiteOptions, String> {
         pipeline: Arc::new(Reference),
         injector: Arc::new(Direct),
         scan_roots: scan_roots(),
+        cli: Some(PathBuf::from(env!("CARGO_BIN_EXE_dashstream"))),
         concurrency: 8,
         label: "reference".into(),
+        on_scenario: Some(Arc::new(|r| println!("{}", console::scenario_lines(r, false)))),
+        record_history: true,
     })
 }
 
 fn print_result(result: &SuiteResult) {
     for b in &result.backends {
-        println!("\n===== {} =====", b.backend);
-        match &b.error {
-            Some(e) => println!("the {} backend could not start:\n{e}", b.backend),
-            None => print!("{}", b.console),
+        if let Some(e) = &b.error {
+            println!("the {} backend could not start:\n{e}", b.backend);
         }
     }
     println!();
-    for line in result.summary() {
+    for line in result.report_summary() {
         println!("{line}");
     }
     println!("reports: {}", report_dir().display());
@@ -103,11 +109,27 @@ async fn main_async() -> ExitCode {
     };
     let result = suite::run(&opts).await;
     print_result(&result);
-    let (caught, missed) = run_replicas().await;
-    let passed: usize = result.backends.iter().map(|b| b.passed).sum::<usize>() + caught;
-    let failed: usize = result.backends.iter().map(|b| b.failed + b.skipped + usize::from(b.error.is_some())).sum::<usize>() + missed;
+    let outcomes = run_replicas().await;
+    let (caught, missed) = (outcomes.iter().filter(|o| o.caught).count(), outcomes.iter().filter(|o| !o.caught).count());
+    // The report again, now with the replicas' column of the verdict matrix.
+    let summary = result.report_summary();
+    let input = ReportInput { label: &opts.label, records: &result.records, summary: &summary, replicas: Some(&outcomes), history: &result.history, original_bugs: true };
+    if let Err(e) = report::write(&opts.report_dir, &input) {
+        println!("conformance: cannot write the report: {e}");
+    }
+    let (pass, headline) = input.headline();
+    println!("\n{headline}");
+    let expected = report_check::Expected::from_run(pass, &result.records);
+    let html = opts.report_dir.join("report-reference.html");
+    let browser = report_check::check(&html, &opts.report_dir.join("report-reference.png"), &expected).await;
+    match &browser {
+        Ok(seen) => println!("report in Chromium: {seen}"),
+        Err(e) => println!("report in Chromium: FAILED: {e:#}"),
+    }
+    let passed: usize = result.backends.iter().map(|b| b.passed).sum::<usize>() + caught + usize::from(browser.is_ok());
+    let failed: usize = result.backends.iter().map(|b| b.failed + b.skipped + usize::from(b.error.is_some())).sum::<usize>() + missed + usize::from(browser.is_err());
     println!("\nconformance: {passed} passed, {failed} failed");
-    if result.passed() && missed == 0 {
+    if result.passed() && missed == 0 && browser.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -116,11 +138,11 @@ async fn main_async() -> ExitCode {
 
 /// Runs each replica's feature with the replica as the pipeline, then checks
 /// in the run's Cucumber JSON that every declared catch happened: the named
-/// scenario failed at the named step with the named error. Returns (catches
-/// that happened, catches that did not).
-async fn run_replicas() -> (usize, usize) {
+/// scenario failed at the named step with the named error. Returns one
+/// outcome per declared catch.
+async fn run_replicas() -> Vec<ReplicaOutcome> {
     println!("\nbug replicas (each must fail where it says, for the reason it says):");
-    let (mut caught, mut missed) = (0, 0);
+    let mut outcomes = Vec::new();
     let dir = report_dir().join("replicas");
     for r in replicas::all(&dir) {
         let features = tempfile::tempdir().expect("tempdir");
@@ -135,15 +157,18 @@ async fn run_replicas() -> (usize, usize) {
             pipeline: r.pipeline.clone(),
             injector: r.injector.clone(),
             scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
+            cli: Some(PathBuf::from(env!("CARGO_BIN_EXE_dashstream"))),
             concurrency: 8,
             label: r.name.into(),
+            on_scenario: None,
+            record_history: false,
         };
         let res = suite::run(&ropts).await;
         let failed = match (res.backends.iter().find_map(|b| b.error.clone()), outcomes::failed_steps(&dir.join(format!("cucumber-{}-{}.json", r.name, r.backend)))) {
             (None, Ok(failed)) => failed,
             (Some(e), _) | (None, Err(e)) => {
                 println!("  DEFECT: {} ({}): the run did not happen: {e}", r.name, r.bug);
-                missed += r.catches.len();
+                outcomes.extend(r.catches.iter().map(|c| outcome(&r, c, false, format!("the run did not happen: {e}"))));
                 continue;
             }
         };
@@ -151,19 +176,32 @@ async fn run_replicas() -> (usize, usize) {
             let place = format!("\"{}\"{} at \"{}\"", c.scenario, c.example.map(|x| format!(" ({x})")).unwrap_or_default(), c.step);
             match failed.iter().find(|f| c.matches(f)) {
                 Some(f) => {
-                    caught += 1;
                     println!("  caught {}: {place}: {}", r.name, first_line(&f.error));
+                    outcomes.push(outcome(&r, c, true, first_line(&f.error)));
                 }
                 None => {
-                    missed += 1;
                     let instead: Vec<String> = failed.iter().map(|f| format!("\"{}\" at \"{}\": {}", f.scenario, f.step, first_line(&f.error))).collect();
                     let why = if instead.is_empty() { "nothing failed".to_string() } else { format!("caught for the wrong reason: {}", instead.join("; ")) };
                     println!("  DEFECT: {} ({}): must fail {place} with \"{}\"; {why}", r.name, r.bug, c.error);
+                    outcomes.push(outcome(&r, c, false, why));
                 }
             }
         }
     }
-    (caught, missed)
+    outcomes
+}
+
+/// One catch's outcome, for the report's verdict matrix.
+fn outcome(r: &replicas::Replica, c: &replicas::Catch, caught: bool, detail: String) -> ReplicaOutcome {
+    ReplicaOutcome {
+        replica: r.name.into(),
+        bug: r.bug.into(),
+        feature_file: r.feature.into(),
+        backend: r.backend.to_string(),
+        place: format!("\"{}\"{} at \"{}\"", c.scenario, c.example.map(|x| format!(" ({x})")).unwrap_or_default(), c.step),
+        caught,
+        detail,
+    }
 }
 
 /// The first line of an error that says something (cucumber prefixes "Matched: <step location>").

@@ -128,18 +128,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// What `Auto` means here and now: external with `--bootstrap`, else a
 /// container if a Docker host answers, else the embedded mock.
 pub fn resolve(kind: BrokerKind, connection: &ConnectionArgs) -> BrokerKind {
+    resolve_explained(kind, connection).kind
+}
+
+/// A backend as resolved, and why: the first line a user of `check` reads.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub kind: BrokerKind,
+    /// Why this backend, in a few words ("asked for", "Docker host ... answered", ...).
+    pub why: String,
+    /// Set when `auto` fell back to the mock: every place tried, and how to fix it.
+    pub docker_error: Option<crate::docker::DockerHostError>,
+}
+
+/// [`resolve`], with the reason for the choice.
+pub fn resolve_explained(kind: BrokerKind, connection: &ConnectionArgs) -> Resolution {
+    let chosen = |kind, why: String| Resolution { kind, why, docker_error: None };
     match (kind, &connection.bootstrap) {
-        (BrokerKind::Auto, Some(_)) => BrokerKind::External,
+        (BrokerKind::Auto, Some(b)) => chosen(BrokerKind::External, format!("--bootstrap {b} given")),
         (BrokerKind::Auto, None) => match crate::docker::ensure_docker_host() {
-            Ok(_) => BrokerKind::Container,
+            Ok(found) => chosen(BrokerKind::Container, format!("Docker host {} answered ({})", found.host, found.source)),
             // A host set explicitly is the user's choice: its error, not a fallback.
-            Err(e) if e.explicit.is_some() => BrokerKind::Container,
-            Err(_) => {
+            Err(e) if e.explicit.is_some() => chosen(BrokerKind::Container, format!("Docker host set in {}", e.explicit.clone().unwrap_or_default())),
+            Err(e) => {
                 tracing::info!("no Docker host answers: using the embedded mock broker");
-                BrokerKind::Mock
+                Resolution { kind: BrokerKind::Mock, why: "no Docker host answered".into(), docker_error: Some(e) }
             }
         },
-        (k, _) => k,
+        (k, _) => chosen(k, "asked for".into()),
     }
 }
 

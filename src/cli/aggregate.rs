@@ -1,4 +1,8 @@
-//! `dashstream aggregate`: quality reports read from a topic, per-thread aggregates as JSON.
+//! `dashstream aggregate`: the quality aggregator. Reads quality reports
+//! (by default from `dashstream-quality`, the original system's topic), for
+//! `--duration` as a long-lived service or until the topic goes idle, and
+//! prints per-thread aggregates as JSON; the decompression summary is logged
+//! every 10 s.
 
 use std::process::ExitCode;
 
@@ -9,13 +13,18 @@ use dashstream::pipeline::aggregate::QualityAggregator;
 use dashstream::pipeline::consumer::{ConsumerSettings, DashConsumer, Event};
 
 use super::consume::{consume_loop, topic_present, Ended, Signals, Stop};
-use super::args::{MetricsArgs, ReadArgs};
+use super::args::{MetricsArgs, ReadArgs, QUALITY_TOPIC};
 use super::output::print_json;
 
 #[derive(Debug, Args)]
+#[command(mut_arg("topic", |a| a.default_value(QUALITY_TOPIC)))]
 pub struct AggregateArgs {
     #[command(flatten)]
     read: ReadArgs,
+    /// Run this long (e.g. 60s, 1h), however quiet the topic, then print the
+    /// aggregates; without it, stop after --idle-timeout without a record.
+    #[arg(long, value_parser = dashstream::broker::factory::parse_duration)]
+    duration: Option<std::time::Duration>,
     #[command(flatten)]
     pub(crate) broker: BrokerArgs,
     #[command(flatten)]
@@ -36,7 +45,12 @@ pub async fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
             agg.add(envelope);
         }
     };
-    let ended = consume_loop(&mut c, Stop::from(&args.read), &mut signals, add, |_| {}).await?;
+    let mut stop = Stop::from(&args.read);
+    if let Some(d) = args.duration {
+        stop.idle = std::time::Duration::MAX;
+        stop.until = Some(std::time::Instant::now() + d);
+    }
+    let ended = consume_loop(&mut c, stop, &mut signals, add, |_| {}).await?;
     let report = if ended == Ended::Idle { c.finish().await? } else { c.finish_early().await? };
     if report.received == 0 {
         bail!("no records on {} within {:?}", args.read.topic, args.read.idle_timeout);

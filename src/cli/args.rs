@@ -70,7 +70,8 @@ impl MetricsArgs {
 /// The topic a reading command reads, as which group, until when.
 #[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
-    #[arg(long)]
+    /// The topic to read (the defaults are the original system's topics).
+    #[arg(long, default_value = EVENTS_TOPIC)]
     pub topic: String,
     /// Consumer group (default: a new group, so the whole topic is read from the start).
     #[arg(long)]
@@ -108,6 +109,12 @@ impl ReadArgs {
         self.group.clone().unwrap_or_else(|| format!("dashstream-{command}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]))
     }
 }
+
+/// The original system's topic of agent-graph events: the default of the
+/// commands that send, read or forward the stream.
+pub const EVENTS_TOPIC: &str = "dashstream-events";
+/// The original system's topic of quality reports: `aggregate`'s default.
+pub const QUALITY_TOPIC: &str = "dashstream-quality";
 
 /// What a sending command sends.
 #[derive(Debug, Clone, Args)]

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 use dashstream::broker::{factory, Broker, BrokerKind, ConnectionArgs};
-use dashstream::conformance::evidence::{self, Evidence, ScenarioRecord};
+use dashstream::conformance::evidence::{Evidence, ScenarioRecord};
+use dashstream::conformance::report::{self, ReportInput};
 use dashstream::faults::inject::Direct;
 use dashstream::faults::{self, schedule, Fault, RunOptions, Scheduled, Verdict};
 
@@ -97,8 +98,8 @@ fn write_reports(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedule
     std::fs::create_dir_all(&args.report)?;
     let record = scenario_record(args, kind, seed, plan, lines, verdict);
     let summary = vec![format!("chaos on {}: verdict {} (seed {seed})", verdict.broker, verdict.verdict)];
-    std::fs::write(args.report.join("report-chaos.md"), evidence::markdown(std::slice::from_ref(&record), &summary))?;
-    std::fs::write(args.report.join("report-chaos.html"), evidence::html(std::slice::from_ref(&record), &summary))?;
+    let input = ReportInput { label: "chaos", records: std::slice::from_ref(&record), summary: &summary, replicas: None, history: &[], original_bugs: false };
+    report::write(&args.report, &input)?;
     let json = serde_json::json!({ "seed": seed, "schedule": plan, "verdict": verdict });
     std::fs::write(args.report.join("chaos-verdict.json"), serde_json::to_string_pretty(&json)?)?;
     write_junit(&args.report.join("junit-chaos.xml"), verdict, seed)
@@ -120,6 +121,9 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
     ScenarioRecord {
         backend: kind.to_string(),
         feature: "chaos".into(),
+        feature_file: String::new(),
+        line: 0,
+        steps: Vec::new(),
         scenario: format!("{:?} of traffic at {}/s with {} faults", args.duration, args.rate, plan.len()),
         status: if v.verdict == "pass" { "passed" } else { "failed" }.into(),
         error: (v.verdict != "pass").then(|| failure_message(v)),
@@ -135,6 +139,7 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
             lost_ranges: v.lost_ranges.iter().map(ToString::to_string).collect(),
             duplicates: v.duplicates,
             notes,
+            timeline: Some(v.timeline.clone()),
             ..Default::default()
         },
     }

@@ -77,11 +77,13 @@ pub struct Stop {
     pub idle: Duration,
     /// This many records were read.
     pub max_records: Option<u64>,
+    /// This moment passed (`aggregate --duration`).
+    pub until: Option<Instant>,
 }
 
 impl From<&ReadArgs> for Stop {
     fn from(read: &ReadArgs) -> Self {
-        Self { idle: read.idle_timeout, max_records: read.max_records }
+        Self { idle: read.idle_timeout, max_records: read.max_records, until: None }
     }
 }
 
@@ -146,7 +148,7 @@ pub async fn consume_loop(
     mut progress: impl FnMut(&DashConsumer),
 ) -> anyhow::Result<Ended> {
     let mut read = 0u64;
-    let done = |read: u64| stop.max_records.is_some_and(|max| read >= max);
+    let done = |read: u64| stop.max_records.is_some_and(|max| read >= max) || stop.until.is_some_and(|u| Instant::now() >= u);
     tokio::select! {
         _ = signals.recv() => return Ok(Ended::Early),
         early = c.wait_for_assignment(Duration::from_secs(60)) => for ev in early? {

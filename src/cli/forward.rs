@@ -19,7 +19,8 @@ use super::output::print_json;
 
 #[derive(Debug, Args)]
 pub struct ForwardArgs {
-    #[arg(long)]
+    /// The topic (the default is the original system's events topic).
+    #[arg(long, default_value = super::args::EVENTS_TOPIC)]
     topic: String,
     /// Where clients connect: ws://HOST:PORT/ws, and the page at http://HOST:PORT/.
     #[arg(long, default_value = "127.0.0.1:3002")]

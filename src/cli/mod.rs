@@ -51,7 +51,7 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// Produce N messages and consume them back; print the verdict as JSON (exit 0 only on pass).
     Verify(verify::VerifyArgs),
-    /// Read quality reports and print per-thread aggregates as JSON.
+    /// The quality aggregator: read quality reports (for --duration, or until the topic is idle), print per-thread aggregates as JSON.
     Aggregate(aggregate::AggregateArgs),
     /// Run the conformance suite (the Gherkin features) and write the reports.
     Check(check::CheckArgs),
@@ -135,8 +135,15 @@ fn refuse_impossible_flags(cli: &Cli) {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     refuse_impossible_flags(&cli);
-    // The forwarder's latency lines are what operators read: info by default.
-    init_tracing(if matches!(cli.command, Command::Forward(_)) { "warn,dashstream::forward=info" } else { "warn" }, cli.log_format);
+    match &cli.command {
+        // A conformance run's console is one line per scenario: logs go to a file.
+        Command::Check(args) => init_tracing_to_file(&args.log_path(), args.verbose, cli.log_format),
+        // The forwarder's latency lines are what operators read: info by default.
+        Command::Forward(_) => init_tracing("warn,dashstream::forward=info", cli.log_format),
+        // The directive's compression and decompression summaries, every 10 s at most.
+        Command::Produce(_) | Command::Consume(_) | Command::Aggregate(_) => init_tracing("warn,dashstream::summary=info", cli.log_format),
+        _ => init_tracing("warn", cli.log_format),
+    }
     let result = match cli.command {
         Command::Encode(args) => encode::encode(args),
         Command::Decode(args) => decode::decode(args),
@@ -174,6 +181,28 @@ fn init_tracing(default: &str, format: LogFormat) {
             builder.with_ansi(ansi).try_init()
         }
     };
+}
+
+/// Log lines to `path` (info, or RUST_LOG's filter), and to stderr only when
+/// `verbose` or RUST_LOG asks for them.
+fn init_tracing_to_file(path: &std::path::Path, verbose: bool, format: LogFormat) {
+    use tracing_subscriber::{fmt, layer::SubscriberExt as _, util::SubscriberInitExt as _, EnvFilter, Layer as _};
+    let file = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::File::create(path));
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("cannot write the log file {}: {e}; logging to stderr", path.display());
+            return init_tracing("warn", format);
+        }
+    };
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let to_file = fmt::layer().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_filter(filter());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let to_console = (verbose || std::env::var_os("RUST_LOG").is_some()).then(|| match format {
+        LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).with_filter(filter()).boxed(),
+        LogFormat::Text => fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_filter(filter()).boxed(),
+    });
+    let _ = tracing_subscriber::registry().with(to_file).with(to_console).try_init();
 }
 
 pub(crate) fn one_line(s: &str) -> String {

@@ -17,7 +17,8 @@ use super::output::{print_json, Progress};
 
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
-    #[arg(long)]
+    /// The topic (the default is the original system's events topic).
+    #[arg(long, default_value = super::args::EVENTS_TOPIC)]
     topic: String,
     #[arg(long)]
     count: u64,

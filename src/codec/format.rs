@@ -40,6 +40,11 @@ impl FrameFormat {
     pub fn is_legacy(self) -> bool {
         matches!(self, Self::LegacyZstd | Self::LegacyRaw)
     }
+
+    /// Whether the body travelled zstd-compressed (with a header or legacy).
+    pub fn is_compressed(self) -> bool {
+        matches!(self, Self::Zstd | Self::LegacyZstd)
+    }
 }
 
 impl fmt::Display for FrameFormat {

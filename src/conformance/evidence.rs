@@ -1,8 +1,8 @@
-//! Evidence: what each scenario proved, with numbers, and the human reports
-//! (Markdown and one self-contained HTML file) built from it.
+//! Evidence: what each scenario proved, with numbers; its key figure (the one
+//! the console line and the verdict matrix show) and its lines for the reports
+//! (`conformance::report` writes them).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -29,6 +29,20 @@ pub struct Evidence {
     pub notes: Vec<String>,
     /// The dashstream_* series at the end of the scenario.
     pub metrics: Vec<String>,
+    /// The latency histogram: (upper bound in ms, cumulative count); empty without latency.
+    pub latency_buckets: Vec<(f64, u64)>,
+    /// A fault run second by second.
+    pub timeline: Option<crate::faults::timeline::Timeline>,
+}
+
+/// One step as it ran, from the run's Cucumber JSON.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepRecord {
+    pub keyword: String,
+    pub text: String,
+    /// passed, failed or skipped.
+    pub status: String,
+    pub error: Option<String>,
 }
 
 /// One finished scenario.
@@ -36,7 +50,14 @@ pub struct Evidence {
 pub struct ScenarioRecord {
     pub backend: String,
     pub feature: String,
+    /// The feature's file name (`latency.feature`).
+    pub feature_file: String,
+    /// The scenario's name; a Scenario Outline example's ends with its values.
     pub scenario: String,
+    /// Where the scenario (or the example's row) is in its feature file.
+    pub line: usize,
+    /// The steps as they ran, background first (filled from the Cucumber JSON).
+    pub steps: Vec<StepRecord>,
     pub status: String,
     pub error: Option<String>,
     /// Wall time from the scenario's first step to its end.
@@ -59,7 +80,7 @@ pub fn critical_path(records: &[ScenarioRecord]) -> Vec<String> {
 
 /// Collects the evidence from a world.
 pub fn collect(w: &DashWorld) -> Evidence {
-    let mut e = Evidence { notes: w.notes.clone(), ..Default::default() };
+    let mut e = Evidence { notes: w.notes.clone(), timeline: w.verdict.as_ref().map(|v| v.timeline.clone()), ..Default::default() };
     if let Some(env) = &w.env {
         e.broker = w.broker().describe();
         e.pipeline = env.pipeline.name().to_string();
@@ -83,6 +104,9 @@ pub fn collect(w: &DashWorld) -> Evidence {
             e.latency_ms = Some((r.latency_ms.p50, r.latency_ms.p99, r.latency_ms.max));
         }
         e.clock_skew = Some((r.clock_skew.count, r.clock_skew.max_ms));
+        if r.latency_ms.count > 0 {
+            e.latency_buckets = w.metrics.latency_buckets();
+        }
         e.metrics = w
             .metrics
             .render()
@@ -94,7 +118,8 @@ pub fn collect(w: &DashWorld) -> Evidence {
     e
 }
 
-fn evidence_lines(e: &Evidence) -> Vec<String> {
+/// The evidence as sentences, one per line.
+pub fn evidence_lines(e: &Evidence) -> Vec<String> {
     let mut v = Vec::new();
     if e.sent > 0 || e.received > 0 {
         v.push(format!("sent {}, acknowledged {}, received {}, decoded {}", e.sent, e.acked, e.received, e.decoded));
@@ -117,80 +142,34 @@ fn evidence_lines(e: &Evidence) -> Vec<String> {
     v
 }
 
-/// The Markdown report.
-pub fn markdown(records: &[ScenarioRecord], summary: &[String]) -> String {
-    let mut s = String::from("# DashStream conformance report\n\n");
-    for line in summary {
-        let _ = writeln!(s, "- {line}");
+/// The one figure that says most about a scenario, for its console line and
+/// its cell in the verdict matrix.
+pub fn key_figure(r: &ScenarioRecord) -> String {
+    let e = &r.evidence;
+    if let Some(t) = &e.timeline {
+        let acked: u64 = t.seconds.iter().map(|s| s.acked).sum();
+        return format!("{} of {acked} acknowledged lost, {} duplicated", e.lost, e.duplicates);
     }
-    let _ = writeln!(s, "\n| backend | feature | scenario | result | seconds |\n|---|---|---|---|---|");
-    for r in records {
-        let _ = writeln!(s, "| {} | {} | {} | {} | {:.1} |", r.backend, r.feature, r.scenario, r.status, r.seconds);
+    if let Some(ratio) = e.compression_ratio.filter(|_| r.feature.starts_with("Compression")) {
+        return format!("wire {:.0}% of the original bytes", ratio * 100.0);
     }
-    for r in records {
-        let _ = writeln!(s, "\n## [{}] {} — {}: {}\n", r.backend, r.feature, r.scenario, r.status.to_uppercase());
-        let _ = writeln!(s, "Broker: {} · pipeline: {}\n", r.evidence.broker, r.evidence.pipeline);
-        if let Some(err) = &r.error {
-            let _ = writeln!(s, "**Failure:** {}\n", err.replace('\n', " "));
-        }
-        for l in evidence_lines(&r.evidence) {
-            let _ = writeln!(s, "- {}", l.replace('\n', "\n  "));
-        }
-        if !r.evidence.metrics.is_empty() {
-            let _ = writeln!(s, "\n<details><summary>metrics at the end</summary>\n\n```\n{}\n```\n</details>", r.evidence.metrics.join("\n"));
-        }
+    if let Some((p50, p99, _)) = e.latency_ms.filter(|_| e.lost == 0 && e.dlq == 0) {
+        let skew = e.clock_skew.filter(|(n, _)| *n > 0).map(|(n, _)| format!(", skew on {n}")).unwrap_or_default();
+        return format!("latency p50 {p50:.1} ms, p99 {p99:.1} ms{skew}");
     }
-    s
+    if e.received > 0 {
+        return format!("{} of {} decoded, {} lost, {} duplicated, {} dead-lettered", e.decoded, e.received, e.lost, e.duplicates, e.dlq);
+    }
+    e.notes.first().map(|n| shorten(&n.split_whitespace().collect::<Vec<_>>().join(" "), 90)).unwrap_or_default()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// One self-contained HTML file (inline CSS, no scripts, no external assets).
-pub fn html(records: &[ScenarioRecord], summary: &[String]) -> String {
-    let mut s = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>DashStream conformance report</title><style>\
-         body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}\
-         table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left}\
-         .passed{color:#176f2c;font-weight:bold}.failed{color:#b00020;font-weight:bold}.skipped{color:#a66b00;font-weight:bold}\
-         section{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:1em 0}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\
-         </style></head><body><h1>DashStream conformance report</h1><ul>",
-    );
-    for line in summary {
-        let _ = write!(s, "<li>{}</li>", esc(line));
+/// `s` cut to at most `max` characters, with an ellipsis when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    if line.chars().count() <= max {
+        return line.to_string();
     }
-    s.push_str("</ul><table><tr><th>backend</th><th>feature</th><th>scenario</th><th>result</th><th>seconds</th></tr>");
-    for r in records {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.1}</td></tr>",
-            esc(&r.backend),
-            esc(&r.feature),
-            esc(&r.scenario),
-            r.status,
-            r.status,
-            r.seconds
-        );
-    }
-    s.push_str("</table>");
-    for r in records {
-        let _ = write!(s, "<section><h3>[{}] {} — {} <span class=\"{}\">{}</span></h3><p>Broker: {} · pipeline: {}</p>", esc(&r.backend), esc(&r.feature), esc(&r.scenario), r.status, r.status, esc(&r.evidence.broker), esc(&r.evidence.pipeline));
-        if let Some(err) = &r.error {
-            let _ = write!(s, "<p class=\"failed\">Failure: {}</p>", esc(err));
-        }
-        s.push_str("<ul>");
-        for l in evidence_lines(&r.evidence) {
-            let _ = write!(s, "<li>{}</li>", esc(&l).replace('\n', "<br>"));
-        }
-        s.push_str("</ul>");
-        if !r.evidence.metrics.is_empty() {
-            let _ = write!(s, "<details><summary>metrics at the end</summary><pre>{}</pre></details>", esc(&r.evidence.metrics.join("\n")));
-        }
-        s.push_str("</section>");
-    }
-    s.push_str("</body></html>\n");
-    s
+    format!("{}…", line.chars().take(max.saturating_sub(1)).collect::<String>())
 }
 
 #[cfg(test)]
@@ -201,7 +180,10 @@ mod tests {
         ScenarioRecord {
             backend: backend.into(),
             feature: "f".into(),
+            feature_file: "f.feature".into(),
             scenario: scenario.into(),
+            line: 1,
+            steps: Vec::new(),
             status: "passed".into(),
             error: None,
             seconds,
@@ -216,9 +198,18 @@ mod tests {
     }
 
     #[test]
-    fn both_reports_show_each_scenarios_duration() {
-        let records = [record("mock", "a", 3.25)];
-        assert!(markdown(&records, &[]).contains("| mock | f | a | passed | 3.2 |"));
-        assert!(html(&records, &[]).contains("<td>3.2</td>"));
+    fn the_key_figure_is_the_one_that_matters_for_the_scenario() {
+        let mut r = record("mock", "a", 1.0);
+        r.evidence.notes = vec!["found unix:///var/run/docker.sock".into()];
+        assert_eq!(key_figure(&r), "found unix:///var/run/docker.sock");
+        r.evidence = Evidence { sent: 10, received: 10, decoded: 9, lost: 1, ..Default::default() };
+        assert_eq!(key_figure(&r), "9 of 10 decoded, 1 lost, 0 duplicated, 0 dead-lettered");
+        r.evidence.lost = 0;
+        r.evidence.latency_ms = Some((1.25, 4.0, 9.0));
+        assert_eq!(key_figure(&r), "latency p50 1.2 ms, p99 4.0 ms");
+        r.feature = "Compression really happens".into();
+        r.evidence.compression_ratio = Some(0.412);
+        assert_eq!(key_figure(&r), "wire 41% of the original bytes");
+        assert_eq!(shorten("abcdef", 4), "abc…");
     }
 }

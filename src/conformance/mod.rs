@@ -7,6 +7,7 @@
 //! in `features/replicas/`), on brokers from [`crate::broker`], and breaks them
 //! with [`crate::faults`].
 
+pub mod console;
 pub mod evidence;
 pub mod fake_docker;
 pub mod hygiene;
@@ -14,6 +15,7 @@ pub mod live;
 pub mod outcomes;
 pub mod pipeline;
 pub mod reference;
+pub mod report;
 pub mod steps;
 pub mod suite;
 pub mod world;

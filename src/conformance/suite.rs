@@ -1,6 +1,7 @@
 //! Running the conformance suite on one or more backends, one after the other, and
-//! writing the reports: JUnit XML and Cucumber JSON per backend, plus one
-//! Markdown and one self-contained HTML report with every scenario's evidence.
+//! writing the reports: JUnit XML, Cucumber JSON and cucumber's own console
+//! output per backend, the run history, plus one Markdown and one
+//! self-contained HTML report (`conformance::report`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,8 +17,13 @@ use crate::broker::{factory, Broker, BrokerKind, ConnectionArgs};
 use crate::faults::inject::Injector;
 
 use super::evidence::{self, ScenarioRecord};
+use super::outcomes;
+use super::report::{self, history, ReportInput};
 use super::pipeline::Pipeline;
 use super::world::{DashWorld, SuiteEnv};
+
+/// Called with each scenario's record as it finishes.
+pub type OnScenario = Arc<dyn Fn(&ScenarioRecord) + Send + Sync>;
 
 /// What to run.
 pub struct SuiteOptions {
@@ -35,9 +41,15 @@ pub struct SuiteOptions {
     /// Who performs the fault scenarios' broker actions.
     pub injector: Arc<dyn Injector>,
     pub scan_roots: Vec<PathBuf>,
+    /// The `dashstream` binary, for scenarios that run the shipped commands.
+    pub cli: Option<PathBuf>,
     pub concurrency: usize,
     /// Goes into report file names: `reference`, or a replica's name.
     pub label: String,
+    /// Called with each scenario's record as it finishes (the console's line).
+    pub on_scenario: Option<OnScenario>,
+    /// Whether this run goes into `history-<label>.jsonl` (the replicas' runs do not).
+    pub record_history: bool,
 }
 
 /// One backend's outcome.
@@ -51,7 +63,7 @@ pub struct BackendResult {
     pub failed_run: bool,
     /// The backend could not even start (no Docker host, ...).
     pub error: Option<String>,
-    /// Cucumber's console output.
+    /// Cucumber's console output (also in `cucumber-<label>-<backend>.txt`).
     pub console: String,
     pub seconds: f64,
 }
@@ -61,12 +73,21 @@ pub struct BackendResult {
 pub struct SuiteResult {
     pub backends: Vec<BackendResult>,
     pub records: Vec<ScenarioRecord>,
+    /// The last runs, this one included (empty without `record_history`).
+    pub history: Vec<history::Run>,
 }
 
 impl SuiteResult {
     pub fn passed(&self) -> bool {
         let ran: usize = self.backends.iter().map(|b| b.passed + b.failed + b.skipped).sum();
         ran > 0 && self.backends.iter().all(|b| b.error.is_none() && !b.failed_run && b.failed == 0 && b.skipped == 0)
+    }
+
+    /// The summary, then each backend's critical path: the report's opening lines.
+    pub fn report_summary(&self) -> Vec<String> {
+        let mut lines = self.summary();
+        lines.extend(evidence::critical_path(&self.records));
+        lines
     }
 
     /// One line per backend; the first says which broker ran.
@@ -116,13 +137,20 @@ impl BackendResult {
 struct ReportFiles {
     junit: std::fs::File,
     json: std::fs::File,
+    json_path: PathBuf,
+    console_path: PathBuf,
 }
 
 impl ReportFiles {
     fn create(opts: &SuiteOptions, backend: BrokerKind) -> Result<Self, String> {
         let stem = format!("{}-{}", opts.label, backend);
         let create = |name: String| std::fs::File::create(opts.report_dir.join(&name)).map_err(|e| format!("cannot write {name} in {}: {e}", opts.report_dir.display()));
-        Ok(Self { junit: create(format!("junit-{stem}.xml"))?, json: create(format!("cucumber-{stem}.json"))? })
+        Ok(Self {
+            junit: create(format!("junit-{stem}.xml"))?,
+            json: create(format!("cucumber-{stem}.json"))?,
+            json_path: opts.report_dir.join(format!("cucumber-{stem}.json")),
+            console_path: opts.report_dir.join(format!("cucumber-{stem}.txt")),
+        })
     }
 }
 
@@ -149,22 +177,59 @@ async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult
         pipeline: opts.pipeline.clone(),
         injector: opts.injector.clone(),
         scan_roots: opts.scan_roots.clone(),
+        cli: opts.cli.clone(),
     });
     let records: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
     let console = SharedBuf::default();
+    let (json_path, console_path) = (files.json_path.clone(), files.console_path.clone());
     result.failed_run = run_cucumber(env, opts, filter, files, records.clone(), console.clone()).await;
-    let recs = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut recs = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    attach_steps(&mut recs, &json_path);
     result.passed = recs.iter().filter(|r| r.status == "passed").count();
     result.failed = recs.iter().filter(|r| r.status == "failed").count();
     result.skipped = recs.iter().filter(|r| r.status == "skipped").count();
     result.console = String::from_utf8_lossy(&console.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    if let Err(e) = std::fs::write(&console_path, &result.console) {
+        tracing::warn!("cannot write {}: {e}", console_path.display());
+    }
     result.seconds = started.elapsed().as_secs_f64();
     drop(broker); // removes the container, inside the runtime
     (result, recs)
 }
 
+/// Gives each record its steps as they ran, from the backend's Cucumber JSON.
+fn attach_steps(records: &mut [ScenarioRecord], json: &std::path::Path) {
+    match outcomes::scenario_steps(json) {
+        Ok(all) => {
+            for ((feature, line), steps) in all {
+                if let Some(r) = records.iter_mut().find(|r| r.feature == feature && r.line == line) {
+                    r.steps = steps;
+                }
+            }
+        }
+        Err(e) => tracing::warn!("the report shows no steps: {e}"),
+    }
+}
+
+/// A Scenario Outline example named by its values: "name (offset +5 s, skew ...)".
+fn display_name(scenario: &cucumber::gherkin::Scenario) -> String {
+    let table = scenario.examples.first().and_then(|e| e.table.as_ref());
+    match table.map(|t| (t.rows.first(), t.rows.get(1))) {
+        Some((Some(header), Some(values))) => {
+            // Values the name already shows (through a <placeholder>) are not repeated.
+            let pairs: Vec<String> = header.iter().zip(values).filter(|(_, v)| !scenario.name.contains(v.as_str())).map(|(h, v)| format!("{h} {v}")).collect();
+            if pairs.is_empty() {
+                scenario.name.clone()
+            } else {
+                format!("{} ({})", scenario.name, pairs.join(", "))
+            }
+        }
+        _ => scenario.name.clone(),
+    }
+}
+
 /// The scenario's record, from how it finished and what its World holds.
-fn record_of(backend: BrokerKind, feature: &str, scenario: &cucumber::gherkin::Scenario, finished: &ScenarioFinished, w: Option<&mut DashWorld>) -> ScenarioRecord {
+fn record_of(backend: BrokerKind, feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario, finished: &ScenarioFinished, w: Option<&mut DashWorld>) -> ScenarioRecord {
     let (status, error) = match finished {
         ScenarioFinished::StepPassed => ("passed", None),
         ScenarioFinished::StepSkipped => ("skipped", Some("a step did not run (undefined or skipped)".to_string())),
@@ -177,8 +242,18 @@ fn record_of(backend: BrokerKind, feature: &str, scenario: &cucumber::gherkin::S
         w.consumer = None; // stops a consumer that a failed scenario left running
         w.own_broker = None; // removes the scenario's own container now, not at the end of the run
     }
-    let name = if scenario.examples.is_empty() { scenario.name.clone() } else { format!("{} (example, line {})", scenario.name, scenario.position.line) };
-    ScenarioRecord { backend: backend.to_string(), feature: feature.to_string(), scenario: name, status: status.to_string(), error, seconds, evidence }
+    ScenarioRecord {
+        backend: backend.to_string(),
+        feature: feature.name.clone(),
+        feature_file: feature.path.as_deref().and_then(|p| p.file_name()).map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        scenario: display_name(scenario),
+        line: scenario.position.line,
+        steps: Vec::new(),
+        status: status.to_string(),
+        error,
+        seconds,
+        evidence,
+    }
 }
 
 /// Runs the features on one backend; returns whether cucumber saw the run fail.
@@ -192,6 +267,7 @@ async fn run_cucumber(
 ) -> bool {
     let backend = env.backend;
     let names = opts.scenarios.clone();
+    let on_scenario = opts.on_scenario.clone();
     let writer = DashWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency)
         .fail_on_skipped()
@@ -201,7 +277,10 @@ async fn run_cucumber(
             Box::pin(async {})
         })
         .after(move |feature, _, scenario, finished, w| {
-            let record = record_of(backend, &feature.name, scenario, finished, w);
+            let record = record_of(backend, feature, scenario, finished, w);
+            if let Some(f) = &on_scenario {
+                f(&record);
+            }
             records.lock().unwrap_or_else(|p| p.into_inner()).push(record);
             Box::pin(async {})
         })
@@ -233,10 +312,24 @@ pub async fn run(opts: &SuiteOptions) -> SuiteResult {
         out.backends.push(r);
         out.records.extend(recs);
     }
-    out.records.sort_by(|a, b| (&a.backend, &a.feature, &a.scenario).cmp(&(&b.backend, &b.feature, &b.scenario)));
-    let mut summary = out.summary();
-    summary.extend(evidence::critical_path(&out.records));
-    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.md", opts.label)), evidence::markdown(&out.records, &summary));
-    let _ = std::fs::write(opts.report_dir.join(format!("report-{}.html", opts.label)), evidence::html(&out.records, &summary));
+    out.records.sort_by(|a, b| (&a.backend, &a.feature, &a.line).cmp(&(&b.backend, &b.feature, &b.line)));
+    if opts.record_history {
+        let path = history_path(&opts.report_dir, &opts.label);
+        let brokers = out.backends.iter().map(|b| if b.broker.is_empty() { b.backend.to_string() } else { b.broker.clone() }).collect();
+        if let Err(e) = history::append(&path, &history::Run::new(&history::current_commit(&opts.features), brokers, &out.records)) {
+            tracing::warn!("cannot append to {}: {e}", path.display());
+        }
+        out.history = history::last(&path, history::SHOWN_RUNS);
+    }
+    let summary = out.report_summary();
+    let input = ReportInput { label: &opts.label, records: &out.records, summary: &summary, replicas: None, history: &out.history, original_bugs: true };
+    if let Err(e) = report::write(&opts.report_dir, &input) {
+        tracing::warn!("cannot write the reports in {}: {e}", opts.report_dir.display());
+    }
     out
+}
+
+/// Where a label's run history is kept.
+pub fn history_path(report_dir: &std::path::Path, label: &str) -> PathBuf {
+    report_dir.join(format!("history-{label}.jsonl"))
 }

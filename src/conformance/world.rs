@@ -21,6 +21,19 @@ pub struct SuiteEnv {
     pub injector: Arc<dyn crate::faults::inject::Injector>,
     /// Roots whose Rust sources the test-hygiene scenarios parse.
     pub scan_roots: Vec<PathBuf>,
+    /// The `dashstream` binary, for scenarios that run the shipped commands as processes.
+    pub cli: Option<PathBuf>,
+}
+
+/// What `dashstream aggregate` did under traffic.
+#[derive(Debug, Clone, Default)]
+pub struct AggregatorRun {
+    /// Quality reports it aggregated (from its JSON).
+    pub reports: u64,
+    /// Messages the producer had acknowledged.
+    pub acked: u64,
+    /// Its log (stderr) at the default level.
+    pub log: String,
 }
 
 /// One scenario's state.
@@ -58,6 +71,9 @@ pub struct DashWorld {
     pub live: crate::conformance::live::Live,
     /// Frames another protobuf library wrote: the message planned and its bytes.
     pub interop: Option<(crate::proto::Envelope, Vec<u8>)>,
+    /// Quality reports the scenario planned, and the aggregator's run.
+    pub planned_quality_reports: u64,
+    pub aggregator: Option<AggregatorRun>,
 }
 
 impl std::fmt::Debug for DashWorld {
@@ -96,6 +112,8 @@ impl DashWorld {
             verdict: None,
             live: Default::default(),
             interop: None,
+            planned_quality_reports: 0,
+            aggregator: None,
         }
     }
 

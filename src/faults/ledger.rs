@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::pipeline::consumer::{ConsumeReport, Event};
+use crate::pipeline::latency::Latency;
 use crate::pipeline::rangeset::RangeSet;
 use crate::pipeline::traffic::Sent;
 
@@ -36,6 +37,8 @@ pub(super) struct Ledger {
     pub crashes: Vec<(Instant, String)>,
     /// Producer id of each producer session of the run.
     pub producers: BTreeMap<String, String>,
+    /// The run second by second, for the report's chart.
+    pub timeline: super::timeline::TimelineRecorder,
 }
 
 impl Ledger {
@@ -70,6 +73,7 @@ impl Ledger {
 
     /// Enters one finished send.
     pub fn sent(&mut self, sent: Sent) {
+        self.timeline.sent(sent.handed_over, sent.answered, sent.result.is_ok());
         match sent.result {
             Ok(ack) => {
                 self.unconfirmed += u64::from(ack.offset < 0);
@@ -110,14 +114,19 @@ pub(super) fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> 
 pub(super) fn record(ledger: &Mutex<Ledger>, events: Vec<Event>) -> u64 {
     let mut l = lock(ledger);
     let mut n = 0;
+    let now = Instant::now();
     for event in events {
-        if let Event::Message { envelope, .. } = event {
+        if let Event::Message { envelope, latency, .. } = event {
             let h = envelope.header.unwrap_or_default();
             l.received += 1;
             n += 1;
-            if !l.reads.entry(h.producer_session).or_default().insert(h.sequence) {
-                l.duplicates += 1;
-            }
+            let first_time = l.reads.entry(h.producer_session).or_default().insert(h.sequence);
+            l.duplicates += u64::from(!first_time);
+            let measured = match latency {
+                Latency::Positive(d) => Some(d),
+                Latency::Skew(_) => None,
+            };
+            l.timeline.read(now, first_time, measured);
         }
     }
     n

@@ -7,7 +7,8 @@
 //! - [`inject`]: each fault as broker actions, with its effect checked.
 //! - [`schedule`]: seeded schedules.
 //! - [`run`]: the run itself; its clients live in `workload`, its books in
-//!   `ledger`, and [`verdict`] judges the books.
+//!   `ledger`, and [`verdict`] judges the books; [`timeline`] keeps the run
+//!   second by second for the report's chart.
 
 pub mod catalogue;
 pub mod inject;
@@ -15,6 +16,7 @@ mod proof;
 mod ledger;
 pub mod run;
 pub mod schedule;
+pub mod timeline;
 pub mod verdict;
 mod workload;
 

@@ -89,6 +89,7 @@ async fn start_clients(shared: Shared, opts: &RunOptions) -> Result<Clients, Pip
         return Err(why.unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
     }
     let t0 = Instant::now();
+    lock(&shared.ledger).timeline.start(t0);
     let (producer_crash, producer_crashes) = mpsc::unbounded_channel();
     let producer = tokio::spawn(workload::produce(shared, opts.clone(), producer_crashes, t0, t0 + opts.duration));
     Ok(Clients { t0, producer_crash, consumer_crash, stop, producer, consumer })
@@ -109,7 +110,7 @@ async fn follow_schedule(
     let mut out = Happenings::default();
     let mut pending: Vec<Scheduled> = opts.schedule.clone();
     pending.sort_by_key(|s| s.at);
-    let mut active: Vec<(Instant, Injected)> = Vec::new();
+    let mut active: Vec<(Instant, Instant, Injected)> = Vec::new();
     let mut next_progress = Instant::now() + Duration::from_secs(5);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     while Instant::now() < t0 + opts.duration || !active.is_empty() {
@@ -122,15 +123,17 @@ async fn follow_schedule(
                 fault => match (t0.elapsed(), inject::inject(fault, broker.as_ref(), topic, opts.injector.as_ref()).await) {
                     (at, Ok(inj)) => {
                         out.faults.push((at, format!("{fault}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
-                        active.push((Instant::now() + s.hold, inj));
+                        active.push((t0 + at, Instant::now() + s.hold, inj));
                     }
                     (_, Err(e)) => out.failures.push(format!("{fault}: {e}")),
                 },
             }
         }
-        if let Some(i) = active.iter().position(|(until, _)| *until <= Instant::now()) {
-            let (_, inj) = active.remove(i);
-            if let Err(e) = inject::heal(&inj, broker.as_ref(), topic, active.is_empty(), opts.injector.as_ref()).await {
+        if let Some(i) = active.iter().position(|(_, until, _)| *until <= Instant::now()) {
+            let (injected_at, _, inj) = active.remove(i);
+            let outcome = inject::heal(&inj, broker.as_ref(), topic, active.is_empty(), opts.injector.as_ref()).await;
+            lock(ledger).timeline.fault(&inj.fault.to_string(), injected_at, Instant::now());
+            if let Err(e) = outcome {
                 out.failures.push(format!("healing {}: {e}", inj.fault));
             }
         }

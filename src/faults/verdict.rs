@@ -42,6 +42,8 @@ pub struct Verdict {
     pub negative_latency: u64,
     /// Consumer lag per partition once the faults healed and the consumer drained.
     pub lag_after_heal: BTreeMap<i32, i64>,
+    /// The run second by second, with the fault windows (client crashes are instants).
+    pub timeline: super::timeline::Timeline,
     pub duration_s: f64,
     pub failures: Vec<String>,
     pub verdict: String,
@@ -52,6 +54,17 @@ pub struct Verdict {
 pub(super) struct Happenings {
     pub faults: Vec<(Duration, String)>,
     pub failures: Vec<String>,
+}
+
+/// The ledger's timeline, with each client crash as an instant window.
+fn timeline_of(l: &Ledger, t0: Instant) -> super::timeline::Timeline {
+    let mut t = l.timeline.timeline.clone();
+    for (at, what) in &l.crashes {
+        let s = at.saturating_duration_since(t0).as_secs_f64();
+        t.faults.push(super::timeline::Window { what: what.clone(), from_s: s, to_s: s });
+    }
+    t.faults.sort_by(|a, b| a.from_s.total_cmp(&b.from_s));
+    t
 }
 
 /// The verdict from the books alone: pass only with something acknowledged,
@@ -78,6 +91,7 @@ pub(super) fn judge(l: &Ledger, t0: Instant, happened: Happenings, lag: BTreeMap
         producer_sessions: l.acked.len(),
         negative_latency: l.negative,
         lag_after_heal: lag,
+        timeline: timeline_of(l, t0),
         ..Default::default()
     };
     if !l.latency_accounted() {

@@ -49,6 +49,10 @@ impl ForwardMetrics {
         )
         .expect("valid metric");
         reg(Box::new(dropped.clone()));
+        // Every reason at 0 from the start: a dashboard shows 0, not "no data".
+        for reason in ["slow-client", "undecodable", "refused"] {
+            dropped.with_label_values(&[reason]);
+        }
         Self {
             records: counter("dashstream_forward_records_total", "Records read from Kafka, decoded and broadcast"),
             messages: counter("dashstream_forward_messages_total", "Binary WebSocket messages written (one per record per client)"),

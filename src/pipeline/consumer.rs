@@ -138,12 +138,15 @@ pub struct DashConsumer {
     /// What the client was created from, to create it again after a stall.
     consumer_config: ClientConfig,
     stall: StallWatch,
+    lag_refresh: position::LagRefresh,
     dlq: FutureProducer,
     decoder: Decoder,
     detector: LossDetector,
     latency: LatencyStats,
     metrics: Metrics,
     log: RateLimitedLog,
+    /// Bytes in and out of decompression, logged every 10 s (`pipeline::summary`).
+    decompression: super::summary::DecompressionSummary,
     settings: ConsumerSettings,
     report: ConsumeReport,
     last_tick: Instant,
@@ -179,11 +182,13 @@ impl DashConsumer {
             consumer: Arc::new(consumer),
             consumer_config: cfg,
             stall: StallWatch::new(settings.restart_when_stalled),
+            lag_refresh: Default::default(),
             dlq,
             decoder: Decoder::new(settings.codec.clone()),
             detector: LossDetector::new(settings.grace),
             latency: LatencyStats::default(),
             log: RateLimitedLog::default(),
+            decompression: Default::default(),
             report: ConsumeReport::default(),
             last_tick: Instant::now(),
             deferred: Deferred::default(),
@@ -237,7 +242,12 @@ impl DashConsumer {
         self.received.inc();
         let payload = msg.payload().unwrap_or_default();
         let event = match self.decoder.decode(payload) {
-            Ok(decoded) => self.accept(decoded.message, decoded.format, partition, offset, now),
+            Ok(decoded) => {
+                if decoded.format.is_compressed() {
+                    self.decompression.add(payload.len(), prost::Message::encoded_len(&decoded.message));
+                }
+                self.accept(decoded.message, decoded.format, partition, offset, now)
+            }
             Err(err) => self.dead_letter(&msg, err).await?,
         };
         // Processed: only now may the offset be stored, and only once every
@@ -355,6 +365,7 @@ impl DashConsumer {
         self.last_tick = now;
         let lost = self.detector.overdue(now);
         self.count_lost(lost);
+        self.refresh_lag(now);
     }
 
     fn count_lost(&mut self, lost: Vec<super::loss::LostRanges>) {
@@ -411,6 +422,7 @@ impl DashConsumer {
     }
 
     async fn finish_with(mut self, drained: bool) -> Result<ConsumeReport, PipelineError> {
+        self.decompression.log();
         self.settle_dead_letters().await?;
         if drained {
             let lost = self.detector.drain();

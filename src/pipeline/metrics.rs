@@ -75,6 +75,13 @@ impl Metrics {
         )
         .expect("valid");
         registry.register(Box::new(consumer_lag.clone())).expect("unique metric");
+        // Every label value known in advance at 0: a dashboard shows 0, not "no data".
+        for kind in crate::codec::DecodeErrorKind::ALL {
+            decode_failures.with_label_values(&[kind.as_str()]);
+        }
+        for stage in ["raw", "wire"] {
+            payload_bytes.with_label_values(&[stage]);
+        }
         Self {
             registry,
             sent,
@@ -92,6 +99,14 @@ impl Metrics {
             consumer_lag,
             stall_restarts,
         }
+    }
+
+    /// The latency histogram's buckets: (upper bound in ms, records at or
+    /// under it, cumulative), as Prometheus keeps them.
+    pub fn latency_buckets(&self) -> Vec<(f64, u64)> {
+        use prometheus::core::Metric as _;
+        let m = self.latency.metric();
+        m.get_histogram().get_bucket().iter().map(|b| (b.upper_bound() * 1000.0, b.cumulative_count())).collect()
     }
 
     /// The registry in Prometheus text format.

@@ -16,6 +16,7 @@ pub mod producer;
 pub mod rangeset;
 pub mod ratelimit;
 pub mod stall;
+pub mod summary;
 pub mod start;
 pub mod traffic;
 pub mod verdict;

@@ -160,6 +160,8 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 impl DashProducer {
     /// A producer for `settings.topic`; `client` carries bootstrap servers and pass-through settings.
     pub fn new(client: &ClientConfig, settings: ProducerSettings, metrics: Metrics) -> Result<Self, PipelineError> {
+        // The failure series of this topic at 0 from the start (a dashboard shows 0, not "no data").
+        metrics.send_failures.with_label_values(&[settings.topic.as_str(), "encode"]);
         let mut cfg = crate::broker::roles::for_producer(client);
         set_default(&mut cfg, "acks", "all");
         // Idempotence needs acks=all; someone who asked for less gets what they asked for.
@@ -420,6 +422,7 @@ impl FrameShape {
 fn log_summary(s: &CompressionSummary) {
     let smaller = if s.raw == 0 { 0.0 } else { 100.0 * (1.0 - s.wire as f64 / s.raw as f64) };
     tracing::info!(
+        target: "dashstream::summary",
         messages = s.messages,
         compressed = s.compressed,
         "compressed {} messages: {} bytes to {} bytes, {smaller:.1}% smaller",

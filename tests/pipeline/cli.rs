@@ -128,9 +128,15 @@ fn check_runs_the_suite_on_the_embedded_broker_and_writes_the_reports() {
     let out = dashstream(&["check", "--broker", "mock", "--tags", "not @fault", "--report", report.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout.lines().next(), Some("broker: embedded mock (librdkafka's mock cluster) (asked for)"), "the first line names the broker and why");
+    let scenario_lines = stdout.lines().filter(|l| l.starts_with("✓ mock ")).count();
+    assert!(scenario_lines >= 25, "one line per scenario: {stdout}");
+    assert!(!stdout.contains("\x1b[") && !stderr.contains("librdkafka") && !stderr.contains(" WARN "), "no colour on a pipe, no log line on the console: {stderr}");
     let summary = stdout.lines().skip_while(|l| !l.is_empty()).find(|l| !l.is_empty()).unwrap_or_default();
     assert!(summary.starts_with("mock: librdkafka"), "first summary line names the broker: {summary:?}");
-    for f in ["report-reference.md", "report-reference.html", "junit-reference-mock.xml", "cucumber-reference-mock.json"] {
+    assert!(stdout.trim_end().ends_with("check: pass") && stdout.contains("report: "), "the last lines are the summary and the report paths: {stdout}");
+    for f in ["report-reference.md", "report-reference.html", "junit-reference-mock.xml", "cucumber-reference-mock.json", "dashstream.log", "history-reference.jsonl"] {
         let text = std::fs::read_to_string(report.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(text.len() > 500, "{f} is nearly empty");
     }

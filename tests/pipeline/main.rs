@@ -3,6 +3,7 @@
 //! `DASHSTREAM_TEST_BROKER` says otherwise): verify, clock skew, dead letters,
 //! loss ranges, metrics endpoint, unreachable brokers, fault runs, the CLI.
 
+mod aggregate_cli;
 mod cli;
 mod compression_log;
 mod consume_cli;
@@ -11,6 +12,7 @@ mod faults;
 mod loss;
 mod stall;
 mod metrics;
+mod prometheus;
 mod schemas;
 mod support;
 mod verify;

@@ -1,6 +1,7 @@
 //! Step definitions, one file per concern. cucumber collects them through
 //! `inventory` when the World builds its runner.
 
+pub mod aggregator;
 pub mod checks;
 pub mod docker_host;
 pub mod faults;

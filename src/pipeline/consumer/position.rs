@@ -8,44 +8,84 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{subscribed, DashConsumer, Event};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{subscribed, Client, DashConsumer, Event};
 use crate::pipeline::{stall, PipelineError};
+
+/// How often a running consumer measures and exports its lag.
+pub const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// When the exported lag is measured next, and whether a measurement runs.
+#[derive(Debug)]
+pub(super) struct LagRefresh {
+    next: Instant,
+    busy: Arc<AtomicBool>,
+}
+
+impl Default for LagRefresh {
+    fn default() -> Self {
+        Self { next: Instant::now() + Duration::from_secs(1), busy: Arc::default() }
+    }
+}
+
+/// Lag per partition of `topic`: high watermark minus the group's committed
+/// offset (the low watermark where nothing is committed). Blocking.
+fn measure_lag(consumer: &Client, topic: &str) -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))?;
+    let mut all = TopicPartitionList::new();
+    for t in md.topics().iter().filter(|t| t.name() == topic) {
+        for p in t.partitions() {
+            all.add_partition(topic, p.id());
+        }
+    }
+    let committed = consumer.committed_offsets(all, Duration::from_secs(5))?;
+    let mut lag = BTreeMap::new();
+    for el in committed.elements_for_topic(topic) {
+        let (low, high) = consumer.fetch_watermarks(topic, el.partition(), Duration::from_secs(5))?;
+        let done = match el.offset() {
+            Offset::Offset(o) => o,
+            _ => low,
+        };
+        lag.insert(el.partition(), (high - done).max(0));
+    }
+    Ok(lag)
+}
 
 impl DashConsumer {
     /// Current lag of every partition of the topic (high watermark minus the
     /// group's committed offset), also exported. Works whether or not the
     /// group is rebalancing: it asks for the topic's partitions, not the assignment.
     pub async fn update_lag(&mut self) -> Result<BTreeMap<i32, i64>, PipelineError> {
-        let consumer = self.consumer.clone();
-        let topic = self.settings.topic.clone();
-        let lag = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>, rdkafka::error::KafkaError> {
-            let md = consumer.fetch_metadata(Some(&topic), Duration::from_secs(5))?;
-            let mut all = TopicPartitionList::new();
-            for t in md.topics().iter().filter(|t| t.name() == topic) {
-                for p in t.partitions() {
-                    all.add_partition(&topic, p.id());
-                }
-            }
-            let committed = consumer.committed_offsets(all, Duration::from_secs(5))?;
-            let mut lag = BTreeMap::new();
-            for el in committed.elements_for_topic(&topic) {
-                let (low, high) = consumer.fetch_watermarks(&topic, el.partition(), Duration::from_secs(5))?;
-                let done = match el.offset() {
-                    Offset::Offset(o) => o,
-                    _ => low,
-                };
-                lag.insert(el.partition(), (high - done).max(0));
-            }
-            Ok(lag)
-        })
-        .await
-        .expect("lag task panicked")
-        .map_err(|e| PipelineError::kafka("measuring consumer lag", e))?;
+        let (consumer, topic) = (self.consumer.clone(), self.settings.topic.clone());
+        let lag = tokio::task::spawn_blocking(move || measure_lag(&consumer, &topic))
+            .await
+            .expect("lag task panicked")
+            .map_err(|e| PipelineError::kafka("measuring consumer lag", e))?;
         for (p, l) in &lag {
             self.metrics.consumer_lag.with_label_values(&[&self.settings.topic, &p.to_string()]).set(*l);
         }
         self.report.lag = lag.clone();
         Ok(lag)
+    }
+
+    /// Keeps the exported lag fresh while records flow (a dashboard's lag
+    /// panel): every [`LAG_EVERY`] a measurement on a blocking thread, never
+    /// two at once, never waited for.
+    pub(super) fn refresh_lag(&mut self, now: Instant) {
+        if now < self.lag_refresh.next || self.lag_refresh.busy.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.lag_refresh.next = now + LAG_EVERY;
+        let (consumer, topic, busy, gauge) = (self.consumer.clone(), self.settings.topic.clone(), self.lag_refresh.busy.clone(), self.metrics.consumer_lag.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Ok(lag) = measure_lag(&consumer, &topic) {
+                for (p, l) in lag {
+                    gauge.with_label_values(&[&topic, &p.to_string()]).set(l);
+                }
+            }
+            busy.store(false, Ordering::Release);
+        });
     }
 
     /// Polls until the group has given this consumer its partitions (so that
