@@ -27,7 +27,7 @@ fn command(w: &DashWorld, args: &[&str]) -> anyhow::Result<tokio::process::Comma
     let cli = w.env().cli.clone().ok_or_else(|| anyhow::anyhow!("this suite was started without a dashstream binary to run (SuiteEnv::cli)"))?;
     let mut c = tokio::process::Command::new(cli);
     c.args(args).args(["--topic", &w.topic, "--bootstrap", &w.broker().bootstrap_servers(), "--metrics-addr", "off"]);
-    for (k, v) in w.broker().client_config().config_map().iter().filter(|(k, _)| k.as_ref() as &str != "bootstrap.servers") {
+    for (k, v) in w.broker().client_config().config_map().iter().filter(|(k, _)| **k != "bootstrap.servers") {
         c.arg("-X").arg(format!("{k}={v}"));
     }
     c.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
