@@ -283,7 +283,7 @@ impl Broker for ContainerBroker {
 
     fn describe(&self) -> String {
         let n = self.nodes.len();
-        format!("Apache Kafka {} ({n} KRaft broker{}, image {}, {})", image::KAFKA_VERSION, if n == 1 { "" } else { "s" }, self.image, self.image.reason)
+        format!("Apache Kafka {} ({n} KRaft broker{}, image {}, {})", self.image.version, if n == 1 { "" } else { "s" }, self.image, self.image.reason)
     }
 
     fn bootstrap_servers(&self) -> String {

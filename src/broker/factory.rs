@@ -31,11 +31,26 @@ pub struct ConnectionArgs {
     /// Client settings for a goal: throughput (librdkafka's batching) or latency (linger.ms=0, no Nagle); -X overrides.
     #[arg(long, value_enum, default_value_t = Profile::Throughput)]
     pub profile: Profile,
+    /// Kafka version of container brokers (default 4.1.1): the image
+    /// apache/kafka:V, or dashstream/kafka:V-local built by
+    /// `KAFKA_VERSION=V bash ci/kafka-image`.
+    #[arg(long, env = super::image::ENV_VERSION, value_parser = parse_kafka_version)]
+    pub kafka_version: Option<String>,
 }
 
 impl Default for ConnectionArgs {
     fn default() -> Self {
-        Self { bootstrap: None, settings: Vec::new(), connect_timeout: Duration::from_secs(30), profile: Profile::Throughput }
+        Self { bootstrap: None, settings: Vec::new(), connect_timeout: Duration::from_secs(30), profile: Profile::Throughput, kafka_version: None }
+    }
+}
+
+/// A Kafka release number: MAJOR.MINOR.PATCH.
+pub fn parse_kafka_version(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.trim().split('.').collect();
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+        Ok(s.trim().to_string())
+    } else {
+        Err(format!("{s:?} is not a Kafka version (MAJOR.MINOR.PATCH, e.g. 3.9.1)"))
     }
 }
 
@@ -162,6 +177,9 @@ pub fn resolve_explained(kind: BrokerKind, connection: &ConnectionArgs) -> Resol
 /// Starts (or connects to) the backend and returns once it answers, within
 /// `connection.connect_timeout`. The `-X` settings go to every client of it.
 pub async fn open(kind: BrokerKind, connection: &ConnectionArgs) -> Result<Box<dyn Broker>, BrokerError> {
+    if let Some(v) = &connection.kafka_version {
+        super::image::use_version(v);
+    }
     let profile = connection.profile.settings().iter().map(|(k, v)| (k.to_string(), v.to_string()));
     let settings: BTreeMap<String, String> = profile.chain(connection.settings.iter().cloned()).collect();
     let started: Box<dyn Broker> = match resolve(kind, connection) {
@@ -268,5 +286,14 @@ mod tests {
         assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
         assert!(parse_duration("1.5x").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn a_kafka_version_is_three_numbers() {
+        assert_eq!(parse_kafka_version(" 3.9.1"), Ok("3.9.1".to_string()));
+        for bad in ["4.x", "4.1", "4.1.1-rc1", "", "4..1"] {
+            assert!(parse_kafka_version(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(super::super::image::local_tag("4.4.0"), "4.4.0-local");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use dashstream::broker::factory::{self, Resolution};
-use dashstream::broker::{BrokerKind, ConnectionArgs};
+use dashstream::broker::{image, BrokerKind, ConnectionArgs};
 use dashstream::conformance::console;
 use dashstream::conformance::reference::Reference;
 use dashstream::conformance::suite::{self, SuiteOptions};
@@ -65,8 +65,8 @@ fn parse_backends(s: &str) -> Result<Backends, String> {
 fn backend_words(kind: BrokerKind, connection: &ConnectionArgs) -> String {
     match kind {
         BrokerKind::Mock => "embedded mock (librdkafka's mock cluster)".into(),
-        BrokerKind::Container => "Apache Kafka in a container".into(),
-        BrokerKind::Cluster => "a 3-broker Apache Kafka cluster in containers".into(),
+        BrokerKind::Container => format!("Apache Kafka {} in a container", image::version()),
+        BrokerKind::Cluster => format!("a 3-broker Apache Kafka {} cluster in containers", image::version()),
         BrokerKind::External => format!("the cluster at {}", connection.bootstrap.as_deref().unwrap_or("?")),
         BrokerKind::Auto => "auto".into(),
     }
@@ -97,6 +97,9 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no features directory at {} (pass --features DIR)", args.features.display());
     }
     std::fs::create_dir_all(&args.report)?;
+    if let Some(v) = &args.connection.kafka_version {
+        image::use_version(v);
+    }
     let resolutions: Vec<Resolution> = args.broker.0.iter().map(|k| factory::resolve_explained(*k, &args.connection)).collect();
     println!("{}", first_line(&resolutions, &args));
     let colour = console::colour_wanted(std::io::IsTerminal::is_terminal(&std::io::stdout()));

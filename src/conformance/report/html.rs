@@ -60,7 +60,8 @@ fn matrix(s: &mut String, rows: &[Row], replicas_ran: bool) {
         }
         for r in &row.replicas {
             let (class, word) = if r.caught { ("caught", "caught") } else { ("missed", "NOT caught") };
-            let _ = write!(s, "<div><span class=\"{class}\">{word}</span> {} on {}: {}<br><small>{}</small></div>", esc(&r.replica), esc(&r.backend), esc(&r.place), esc(&r.detail));
+            // Each replica's run has its own report, next to this one.
+            let _ = write!(s, "<div><span class=\"{class}\">{word}</span> <a href=\"replicas/report-{}.html\">{}</a> on {}: {}<br><small>{}</small></div>", esc(&r.replica), esc(&r.replica), esc(&r.backend), esc(&r.place), esc(&r.detail));
         }
         s.push_str("</td></tr>");
     }
