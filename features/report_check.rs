@@ -34,6 +34,7 @@ const PROBE: &str = r#"(() => {
   const drawn = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
   return {
     ready: document.readyState,
+    url: location.href,
     headline: (document.getElementById('headline') || {}).textContent || '',
     bugRows: all('#verdict-matrix tr[id^="bug-"]').filter(drawn).length,
     timelines: all('svg[id^="chart-timeline-"]').filter(drawn).length,
@@ -47,7 +48,10 @@ const PROBE: &str = r#"(() => {
 pub async fn check(report: &Path, png: &Path, expected: &Expected) -> anyhow::Result<String> {
     let mut browser = Browser::launch().await?;
     let page = browser.open(&format!("file://{}", report.canonicalize()?.display())).await?;
-    let seen = browser.wait_for(&page, PROBE, Duration::from_secs(20), |v| v["ready"] == "complete").await?;
+    let seen = browser.wait_for(&page, PROBE, Duration::from_secs(20), |v| {
+        // A new tab is about:blank, complete at once, before the report starts loading.
+        v["ready"] == "complete" && v["url"].as_str().is_some_and(|u| u.starts_with("file:"))
+    }).await?;
     std::fs::write(png, browser.screenshot(&page).await?)?;
     let count = |k: &str| seen[k].as_u64().unwrap_or(0) as usize;
     let headline = seen["headline"].as_str().unwrap_or_default();
