@@ -35,18 +35,8 @@ mod tests {
 
     #[test]
     fn a_line_per_scenario_with_its_failure_under_it() {
-        let mut r = ScenarioRecord {
-            backend: "mock".into(),
-            feature: "F".into(),
-            feature_file: "f.feature".into(),
-            scenario: "Lost messages are found".into(),
-            line: 3,
-            steps: Vec::new(),
-            status: "passed".into(),
-            error: None,
-            seconds: 2.04,
-            evidence: Evidence { sent: 10, received: 10, decoded: 10, ..Default::default() },
-        };
+        let evidence = Evidence { sent: 10, received: 10, decoded: 10, ..Default::default() };
+        let mut r = ScenarioRecord { seconds: 2.04, evidence, ..ScenarioRecord::sample("mock", "f.feature", "Lost messages are found", "passed") };
         assert_eq!(scenario_lines(&r, false), "✓ mock        2.0 s  Lost messages are found — 10 of 10 decoded, 0 lost, 0 duplicated, 0 dead-lettered");
         r.status = "failed".into();
         r.error = Some("Step panicked.\nMatched: features/x.rs:3\n  lost 1 (s: 4)".into());

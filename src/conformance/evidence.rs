@@ -65,6 +65,25 @@ pub struct ScenarioRecord {
     pub evidence: Evidence,
 }
 
+#[cfg(test)]
+impl ScenarioRecord {
+    /// A finished scenario for tests: feature "F" in `file`, line 1, 1 s, no steps, no evidence.
+    pub(crate) fn sample(backend: &str, file: &str, scenario: &str, status: &str) -> Self {
+        Self {
+            backend: backend.into(),
+            feature: "F".into(),
+            feature_file: file.into(),
+            scenario: scenario.into(),
+            line: 1,
+            steps: Vec::new(),
+            status: status.into(),
+            error: None,
+            seconds: 1.0,
+            evidence: Evidence::default(),
+        }
+    }
+}
+
 /// One line per backend naming its longest scenario: the run's critical path,
 /// since scenarios run concurrently and the backend ends with its slowest.
 pub fn critical_path(records: &[ScenarioRecord]) -> Vec<String> {
@@ -177,18 +196,7 @@ mod tests {
     use super::*;
 
     fn record(backend: &str, scenario: &str, seconds: f64) -> ScenarioRecord {
-        ScenarioRecord {
-            backend: backend.into(),
-            feature: "f".into(),
-            feature_file: "f.feature".into(),
-            scenario: scenario.into(),
-            line: 1,
-            steps: Vec::new(),
-            status: "passed".into(),
-            error: None,
-            seconds,
-            evidence: Evidence::default(),
-        }
+        ScenarioRecord { seconds, ..ScenarioRecord::sample(backend, "f.feature", scenario, "passed") }
     }
 
     #[test]

@@ -171,18 +171,8 @@ mod tests {
     use crate::conformance::evidence::Evidence;
 
     fn record(backend: &str, file: &str, scenario: &str, status: &str) -> ScenarioRecord {
-        ScenarioRecord {
-            backend: backend.into(),
-            feature: "F".into(),
-            feature_file: file.into(),
-            scenario: scenario.into(),
-            line: 1,
-            steps: Vec::new(),
-            status: status.into(),
-            error: None,
-            seconds: 1.0,
-            evidence: Evidence { notes: vec![format!("{scenario} evidence")], ..Default::default() },
-        }
+        let evidence = Evidence { notes: vec![format!("{scenario} evidence")], ..Default::default() };
+        ScenarioRecord { evidence, ..ScenarioRecord::sample(backend, file, scenario, status) }
     }
 
     #[test]

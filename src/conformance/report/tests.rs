@@ -3,22 +3,12 @@
 use super::history::Run;
 use super::matrix::ReplicaOutcome;
 use super::*;
-use crate::conformance::evidence::{Evidence, StepRecord};
+use crate::conformance::evidence::StepRecord;
 use crate::faults::timeline::{Second, Timeline, Window};
 
 fn record(backend: &str, file: &str, scenario: &str, status: &str) -> ScenarioRecord {
-    ScenarioRecord {
-        backend: backend.into(),
-        feature: "F".into(),
-        feature_file: file.into(),
-        scenario: scenario.into(),
-        line: 9,
-        steps: vec![StepRecord { keyword: "Then ".into(), text: "no latency is negative".into(), status: status.into(), error: None }],
-        status: status.into(),
-        error: None,
-        seconds: 3.25,
-        evidence: Evidence::default(),
-    }
+    let steps = vec![StepRecord { keyword: "Then ".into(), text: "no latency is negative".into(), status: status.into(), error: None }];
+    ScenarioRecord { line: 9, steps, seconds: 3.25, ..ScenarioRecord::sample(backend, file, scenario, status) }
 }
 
 /// One passing scenario for each original bug, on the mock.
