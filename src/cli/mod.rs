@@ -177,7 +177,7 @@ fn init_tracing(default: &str, format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => {
             // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let ansi = dashstream::conformance::console::colour_wanted(std::io::IsTerminal::is_terminal(&std::io::stderr()));
             builder.with_ansi(ansi).try_init()
         }
     };
@@ -197,7 +197,7 @@ fn init_tracing_to_file(path: &std::path::Path, verbose: bool, format: LogFormat
     };
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let to_file = fmt::layer().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_filter(filter());
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let ansi = dashstream::conformance::console::colour_wanted(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let to_console = (verbose || std::env::var_os("RUST_LOG").is_some()).then(|| match format {
         LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).with_filter(filter()).boxed(),
         LogFormat::Text => fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).with_filter(filter()).boxed(),

@@ -63,8 +63,6 @@ pub struct BackendResult {
     pub failed_run: bool,
     /// The backend could not even start (no Docker host, ...).
     pub error: Option<String>,
-    /// Cucumber's console output (also in `cucumber-<label>-<backend>.txt`).
-    pub console: String,
     pub seconds: f64,
 }
 
@@ -129,7 +127,7 @@ fn wanted(backend: BrokerKind, tags: &[&String], filter: Option<&TagOperation>) 
 
 impl BackendResult {
     fn new(backend: BrokerKind) -> Self {
-        Self { backend, broker: String::new(), passed: 0, failed: 0, skipped: 0, failed_run: true, error: None, console: String::new(), seconds: 0.0 }
+        Self { backend, broker: String::new(), passed: 0, failed: 0, skipped: 0, failed_run: true, error: None, seconds: 0.0 }
     }
 }
 
@@ -188,8 +186,9 @@ async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult
     result.passed = recs.iter().filter(|r| r.status == "passed").count();
     result.failed = recs.iter().filter(|r| r.status == "failed").count();
     result.skipped = recs.iter().filter(|r| r.status == "skipped").count();
-    result.console = String::from_utf8_lossy(&console.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
-    if let Err(e) = std::fs::write(&console_path, &result.console) {
+    // Cucumber's own console output is kept in a file: the caller prints one line per scenario.
+    let cucumber_output = console.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Err(e) = std::fs::write(&console_path, cucumber_output) {
         tracing::warn!("cannot write {}: {e}", console_path.display());
     }
     result.seconds = started.elapsed().as_secs_f64();
