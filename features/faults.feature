@@ -6,7 +6,8 @@ Feature: No acknowledged message is lost when things break
   apart (they are not losses); repeats are counted; no latency is negative;
   and the consumer catches up. Each fault is proven from outside to have
   really happened (the broker stopped answering, the leader moved, the rule
-  dropped packets, the producer saw retries), and nothing else may fail unless
+  dropped packets, the producer saw retries, a raw Kafka request through the
+  fault proxy took longer than one straight to the broker), and nothing else may fail unless
   the scenario says which failures it expects. A fault that breaks a broker
   gets a broker of the scenario's own; a client crash runs on the broker the
   other scenarios share, which it leaves alone.
@@ -119,4 +120,41 @@ Feature: No acknowledged message is lost when things break
     Then the fault really happened
     And no acknowledged message is lost
     And no latency is negative in the run
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: Every round trip to the broker gains 200 ms, with jitter
+    Given a broker of its own
+    When steady traffic meets the fault "proxy-latency"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And every acknowledged message was read, repeats counted as duplicates
+    And no latency is negative in the run
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: Every connection to the broker is capped at 64 KiB/s
+    Given a broker of its own
+    When steady traffic of 400 messages a second meets the fault "proxy-bandwidth"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And every acknowledged message was read, repeats counted as duplicates
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: The partition leader is a black hole for 10 s in a 3-broker cluster
+    Given a 3-broker cluster of its own
+    When steady traffic meets the fault "proxy-black-hole"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And every acknowledged message was read, repeats counted as duplicates
+    And the consumer caught up once the fault healed
+
+  @container-only
+  Scenario: A storm of connection resets
+    Given a broker of its own
+    When steady traffic meets the fault "proxy-reset-storm"
+    Then the fault really happened
+    And no acknowledged message is lost
+    And every acknowledged message was read, repeats counted as duplicates
     And the consumer caught up once the fault healed

@@ -11,6 +11,9 @@
 //! - [`sample`]: deterministic sample messages (fixtures, benches, traffic).
 //! - [`codec`]: frames to messages and back, bounded against hostile input.
 //! - [`docker`]: finds a Docker host the way testcontainers users expect.
+//! - [`proxy`]: a TCP fault proxy (latency, bandwidth, black hole, resets,
+//!   sliced writes, slow closes) that the container backends put in front of
+//!   every broker.
 //! - [`broker`]: the Kafka backends (container, cluster, mock, external), named
 //!   by one enum, opened by one factory, with the actions faults are made of.
 //! - [`pipeline`]: the reference producer and consumer, the traffic generator,
@@ -29,6 +32,7 @@ pub mod docker;
 pub mod faults;
 pub mod forward;
 pub mod pipeline;
+pub mod proxy;
 pub mod sample;
 
 /// Generated from `proto/dashstream.proto` by `build.rs` (protox + prost, no system protoc).

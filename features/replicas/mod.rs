@@ -117,6 +117,17 @@ fn fault_replicas() -> Vec<Replica> {
         Replica {
             backend: BrokerKind::Container,
             ..on_mock(
+                "idle-injector-network",
+                "a fault injector that never adds the fault proxy's toxic and says it did",
+                "faults.feature",
+                Arc::new(Reference),
+                vec![catch("Every round trip to the broker gains 200 ms, with jitter", "the fault really happened", "had no effect")],
+            )
+            .with_injector(Arc::new(idle_injector::IdleInjector))
+        },
+        Replica {
+            backend: BrokerKind::Container,
+            ..on_mock(
                 "fire-and-forget",
                 "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
                 "faults.feature",

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rdkafka::types::RDKafkaRespErr;
 
+use crate::proxy::Toxic;
+
 /// One action on a broker.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BrokerAction {
@@ -26,6 +28,10 @@ pub enum BrokerAction {
     Reconnect { broker: i32 },
     /// Drop `percent`% of incoming Kafka packets at the broker; 0 removes the rule.
     PacketLoss { broker: i32, percent: u32 },
+    /// Add a toxic to the fault proxy in front of the broker (replacing one of its kind).
+    AddToxic { broker: i32, toxic: Toxic },
+    /// Remove the toxic named `name` from the fault proxy in front of the broker.
+    RemoveToxic { broker: i32, name: &'static str },
 }
 
 impl fmt::Display for BrokerAction {
@@ -45,6 +51,8 @@ impl fmt::Display for BrokerAction {
             Self::Reconnect { broker } => write!(f, "reconnect broker {broker}"),
             Self::PacketLoss { broker, percent: 0 } => write!(f, "stop dropping packets at broker {broker}"),
             Self::PacketLoss { broker, percent } => write!(f, "drop {percent}% of packets at broker {broker}"),
+            Self::AddToxic { broker, toxic } => write!(f, "{toxic} in front of broker {broker}"),
+            Self::RemoveToxic { broker, name } => write!(f, "remove the {name} toxic in front of broker {broker}"),
         }
     }
 }

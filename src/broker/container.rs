@@ -6,8 +6,12 @@
 //!   network (replication factor 3, `min.insync.replicas=2`), reached from the
 //!   host through one mapped port each.
 //!
-//! Host ports are pinned before start (see `ports`), so the advertised
-//! `127.0.0.1:<port>` listeners stay valid across a stop and start. Containers
+//! Clients reach every broker through a fault proxy of its own
+//! ([`crate::proxy::FaultProxy`], on 127.0.0.1), which the broker advertises:
+//! metadata never hands a client an address that bypasses it. The proxy
+//! passes connections on to the broker's mapped port. Host ports are pinned
+//! before start (see `ports`), so both stay valid across a stop and start.
+//! Only `bench`'s direct route ([`Route::Direct`]) goes without a proxy. Containers
 //! are labelled with the owning process; they are removed when the broker is
 //! dropped (also while unwinding from a panic), on Ctrl-C by testcontainers'
 //! watchdog, and, if the process was killed outright, by the sweep that every
@@ -22,6 +26,8 @@ use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use testcontainers_modules::kafka::apache;
+
+use crate::proxy::FaultProxy;
 
 use super::direct_route::{self, Route};
 use super::image::{self, KafkaImage};
@@ -72,6 +78,8 @@ pub(super) struct Node {
     pub(super) id: i32,
     pub(super) container_id: String,
     pub(super) host_port: u16,
+    /// The fault proxy clients go through (none on `bench`'s direct route).
+    pub(super) proxy: Option<FaultProxy>,
     /// The Docker network the node's ports are published on.
     pub(super) network: String,
     _handle: Handle,
@@ -115,6 +123,11 @@ impl ContainerBroker {
         sweep_orphans_once(&docker).await;
         let image = image::resolve().await;
         let host_port = ports::free_port().map_err(|e| BrokerError::Docker(format!("no free port: {e}")))?;
+        let proxy = match route {
+            Route::MappedPort => Some(start_proxy(host_port)?),
+            Route::Direct => None,
+        };
+        let advertised = proxy.as_ref().map_or(host_port, |p| p.address().port());
         let started = Instant::now();
         let run = run_id();
         let network = match route {
@@ -136,8 +149,9 @@ impl ContainerBroker {
         if let Some((key, value)) = jvm.env() {
             request = request.with_env_var(key, value);
         }
+        request = request.with_cmd(direct_route::start_command(route, advertised));
         if route == Route::Direct {
-            request = request.with_network(network.clone()).with_cmd(direct_route::start_command(route, host_port));
+            request = request.with_network(network.clone());
         }
         let handle = request.start().await.map_err(|source| BrokerError::Start { image: image.to_string(), source })?;
         let container_id = handle.id().to_string();
@@ -145,7 +159,7 @@ impl ContainerBroker {
             Route::MappedPort => None,
             Route::Direct => direct_route::probe(&docker, &container_id, &network).await?,
         };
-        let node = Node { id: 1, container_id, host_port, network, _handle: Handle::Module(handle) };
+        let node = Node { id: 1, container_id, host_port, proxy, network, _handle: Handle::Module(handle) };
         let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO, direct };
         admin::wait_for_brokers(&broker.client_config(), 1, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
@@ -164,35 +178,19 @@ impl ContainerBroker {
         let names: Vec<String> = (1..=size).map(|i| format!("dashstream-kafka-{run}-{i}")).collect();
         let voters = names.iter().enumerate().map(|(i, n)| format!("{}@{n}:{CONTROLLER_PORT}", i + 1)).collect::<Vec<_>>().join(",");
         let mut ports = Vec::new();
+        let mut proxies = Vec::new();
         for _ in 0..size {
-            ports.push(ports::free_port().map_err(|e| BrokerError::Docker(format!("no free port: {e}")))?);
+            let port = ports::free_port().map_err(|e| BrokerError::Docker(format!("no free port: {e}")))?;
+            proxies.push(start_proxy(port)?);
+            ports.push(port);
         }
-        let rf = size.min(3).to_string();
-        let min_isr = if size >= 3 { "2" } else { "1" };
+        let advertised: Vec<u16> = proxies.iter().map(|p| p.address().port()).collect();
         let started = Instant::now();
         let starts = (1..=size).map(|id| {
             let name = names[id as usize - 1].clone();
             let port = ports[id as usize - 1];
-            let env: HashMap<&str, String> = HashMap::from([
-                ("CLUSTER_ID", CLUSTER_ID.to_string()),
-                ("KAFKA_NODE_ID", id.to_string()),
-                ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
-                ("KAFKA_LISTENERS", format!("PLAINTEXT://0.0.0.0:{KAFKA_PORT},INTERNAL://0.0.0.0:{INTERNAL_PORT},CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")),
-                ("KAFKA_ADVERTISED_LISTENERS", format!("PLAINTEXT://127.0.0.1:{port},INTERNAL://{name}:{INTERNAL_PORT}")),
-                ("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into()),
-                ("KAFKA_INTER_BROKER_LISTENER_NAME", "INTERNAL".into()),
-                ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".into()),
-                ("KAFKA_CONTROLLER_QUORUM_VOTERS", voters.clone()),
-                ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", rf.clone()),
-                ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", rf.clone()),
-                ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", min_isr.into()),
-                ("KAFKA_DEFAULT_REPLICATION_FACTOR", rf.clone()),
-                ("KAFKA_MIN_INSYNC_REPLICAS", min_isr.into()),
-                ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".into()),
-                ("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs".into()),
-                ("KAFKA_HEAP_OPTS", HEAP.into()),
-                ("KAFKA_JVM_PERFORMANCE_OPTS", QUICK_START_JVM.into()),
-            ]);
+            let advertised = advertised[id as usize - 1];
+            let env = cluster_node_env(id, &name, advertised, &voters, size);
             let mut req = GenericImage::new(image.name.clone(), image.tag.clone())
                 .with_exposed_port(ContainerPort::Tcp(KAFKA_PORT))
                 .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"))
@@ -210,12 +208,13 @@ impl ContainerBroker {
         let results = futures::future::join_all(starts).await;
         let mut nodes = Vec::new();
         let mut first_error = None;
-        for r in results {
+        for (r, proxy) in results.into_iter().zip(proxies) {
             match r {
                 Ok((id, host_port, h)) => nodes.push(Node {
                     id,
                     container_id: h.id().to_string(),
                     host_port,
+                    proxy: Some(proxy),
                     network: network.clone(),
                     _handle: Handle::Generic(h),
                 }),
@@ -242,7 +241,7 @@ impl ContainerBroker {
     pub fn route(&self) -> String {
         match &self.direct {
             Some(address) => format!("direct to {address} on network {} (no docker-proxy)", self.nodes[0].network),
-            None => "mapped port on 127.0.0.1 (through docker-proxy)".to_string(),
+            None => "fault proxy on 127.0.0.1, then the mapped port (through docker-proxy)".to_string(),
         }
     }
 
@@ -262,13 +261,64 @@ impl ContainerBroker {
 
     pub(super) fn node_config(&self, node: &Node) -> rdkafka::ClientConfig {
         let mut c = rdkafka::ClientConfig::new();
-        c.set("bootstrap.servers", format!("127.0.0.1:{}", node.host_port));
+        c.set("bootstrap.servers", node.client_address());
         c
+    }
+
+    /// The fault proxy in front of broker `id`, for a toxic `action`.
+    pub(super) fn proxy_of(&self, action: &BrokerAction, id: i32) -> Result<&FaultProxy, BrokerError> {
+        self.node(id)?.proxy.as_ref().ok_or_else(|| BrokerError::Unsupported { backend: "container (direct route)", action: action.to_string() })
     }
 
     pub(super) async fn wait_node_answers(&self, node: &Node) -> Result<(), BrokerError> {
         admin::wait_for_brokers(&self.node_config(node), 1, READY_DEADLINE).await
     }
+}
+
+impl Node {
+    /// Where clients connect: the proxy, or the mapped port without one.
+    pub(super) fn client_address(&self) -> String {
+        match &self.proxy {
+            Some(proxy) => proxy.address().to_string(),
+            None => self.upstream_address(),
+        }
+    }
+
+    /// The broker's mapped port, behind the proxy.
+    pub(super) fn upstream_address(&self) -> String {
+        format!("127.0.0.1:{}", self.host_port)
+    }
+}
+
+/// The environment of cluster node `id` (of `size`), named `name`, advertised to clients at the proxy port `advertised`.
+fn cluster_node_env(id: i32, name: &str, advertised: u16, voters: &str, size: i32) -> HashMap<&'static str, String> {
+    let rf = size.min(3).to_string();
+    let min_isr = if size >= 3 { "2" } else { "1" };
+    HashMap::from([
+        ("CLUSTER_ID", CLUSTER_ID.to_string()),
+        ("KAFKA_NODE_ID", id.to_string()),
+        ("KAFKA_PROCESS_ROLES", "broker,controller".into()),
+        ("KAFKA_LISTENERS", format!("PLAINTEXT://0.0.0.0:{KAFKA_PORT},INTERNAL://0.0.0.0:{INTERNAL_PORT},CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")),
+        ("KAFKA_ADVERTISED_LISTENERS", format!("PLAINTEXT://127.0.0.1:{advertised},INTERNAL://{name}:{INTERNAL_PORT}")),
+        ("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into()),
+        ("KAFKA_INTER_BROKER_LISTENER_NAME", "INTERNAL".into()),
+        ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".into()),
+        ("KAFKA_CONTROLLER_QUORUM_VOTERS", voters.into()),
+        ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", rf.clone()),
+        ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", rf.clone()),
+        ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", min_isr.into()),
+        ("KAFKA_DEFAULT_REPLICATION_FACTOR", rf.clone()),
+        ("KAFKA_MIN_INSYNC_REPLICAS", min_isr.into()),
+        ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".into()),
+        ("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs".into()),
+        ("KAFKA_HEAP_OPTS", HEAP.into()),
+        ("KAFKA_JVM_PERFORMANCE_OPTS", QUICK_START_JVM.into()),
+    ])
+}
+
+/// A fault proxy in front of the broker that will listen on `host_port`.
+fn start_proxy(host_port: u16) -> Result<FaultProxy, BrokerError> {
+    FaultProxy::start(format!("127.0.0.1:{host_port}")).map_err(|e| BrokerError::Docker(format!("fault proxy for port {host_port}: {e}")))
 }
 
 pub(super) fn docker_err(e: testcontainers::bollard::errors::Error) -> BrokerError {
@@ -290,7 +340,7 @@ impl Broker for ContainerBroker {
         if let Some(direct) = &self.direct {
             return direct.clone();
         }
-        self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.host_port)).collect::<Vec<_>>().join(",")
+        self.nodes.iter().map(Node::client_address).collect::<Vec<_>>().join(",")
     }
 
     fn replication_factor(&self) -> i32 {
@@ -302,7 +352,11 @@ impl Broker for ContainerBroker {
     }
 
     fn broker_address(&self, id: i32) -> Option<String> {
-        self.node(id).ok().map(|n| format!("127.0.0.1:{}", n.host_port))
+        self.node(id).ok().map(Node::client_address)
+    }
+
+    fn upstream_address(&self, id: i32) -> Option<String> {
+        self.node(id).ok().filter(|n| n.proxy.is_some()).map(Node::upstream_address)
     }
 
     async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {

@@ -66,6 +66,14 @@ impl ContainerBroker {
                 let node = self.node(broker)?;
                 self.set_packet_loss(fault, node, percent).await
             }
+            BrokerAction::AddToxic { broker, ref toxic } => {
+                self.proxy_of(fault, broker)?.add(toxic.clone());
+                Ok(())
+            }
+            BrokerAction::RemoveToxic { broker, name } => {
+                self.proxy_of(fault, broker)?.remove(name);
+                Ok(())
+            }
             _ => Err(BrokerError::Unsupported { backend: "container", action: fault.to_string() }),
         }
     }

@@ -25,7 +25,7 @@ const PROBE_DEADLINE: Duration = Duration::from_secs(2);
 /// How clients on this host reach a single container broker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Route {
-    /// Through the port Docker maps on 127.0.0.1.
+    /// Through the broker's fault proxy on 127.0.0.1, then the port Docker maps.
     #[default]
     MappedPort,
     /// Straight to the container's address on a network this crate created,
@@ -34,12 +34,13 @@ pub enum Route {
 }
 
 /// The shell command that starts the broker with listeners for `route`:
-/// the mapped-port listener always, the `DIRECT` one (at the container's own
-/// address, known only inside it) when asked for.
-pub(crate) fn start_command(route: Route, host_port: u16) -> Vec<String> {
+/// `PLAINTEXT` always, advertised at `127.0.0.1:<advertised_port>` (the fault
+/// proxy's port, or the mapped port without a proxy), and the `DIRECT` one
+/// (at the container's own address, known only inside it) when asked for.
+pub(crate) fn start_command(route: Route, advertised_port: u16) -> Vec<String> {
     let mut listeners = "PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094".to_string();
     let mut protocols = "BROKER:PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_string();
-    let mut advertised = format!("PLAINTEXT://127.0.0.1:{host_port},BROKER://localhost:9093");
+    let mut advertised = format!("PLAINTEXT://127.0.0.1:{advertised_port},BROKER://localhost:9093");
     if route == Route::Direct {
         listeners.push_str(&format!(",DIRECT://0.0.0.0:{DIRECT_PORT}"));
         protocols.push_str(",DIRECT:PLAINTEXT");

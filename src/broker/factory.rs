@@ -240,6 +240,9 @@ impl Broker for Configured {
     fn broker_address(&self, id: i32) -> Option<String> {
         self.inner.broker_address(id)
     }
+    fn upstream_address(&self, id: i32) -> Option<String> {
+        self.inner.upstream_address(id)
+    }
     async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {
         self.inner.exit_report(id).await
     }

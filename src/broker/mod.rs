@@ -94,6 +94,11 @@ pub trait Broker: Send + Sync {
     /// `host:port` of one broker alone, for checks from outside that it
     /// answers (or not); `None` when this backend cannot tell.
     fn broker_address(&self, id: i32) -> Option<String>;
+    /// `host:port` of broker `id` bypassing the fault proxy in front of it,
+    /// for proofs that compare the two routes; `None` without a proxy.
+    fn upstream_address(&self, _id: i32) -> Option<String> {
+        None
+    }
     /// How a stopped broker exited, as seen from outside (exit code and
     /// whether its log says it shut down cleanly); `None` when this backend
     /// cannot tell.

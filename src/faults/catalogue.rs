@@ -35,6 +35,18 @@ pub enum Fault {
     MockFatalErrors,
     /// Mock: every broker's responses delayed by 300 ms.
     MockDelay,
+    /// Fault proxy: every broker's bytes delayed 100 ms ± 25 ms each way (+200 ms a round trip).
+    ProxyLatency,
+    /// Fault proxy: every connection to every broker capped at 64 KiB/s each way.
+    ProxyBandwidth,
+    /// Fault proxy: the leader of partition 0 accepts connections and answers nothing for 10 s.
+    ProxyBlackHole,
+    /// Fault proxy: every connection to every broker reset once 4 KiB passed through it.
+    ProxyResetStorm,
+    /// Fault proxy: every broker's answers cut into 64-byte pieces 1 ms apart.
+    ProxySlicer,
+    /// Fault proxy: every close held back 2 s.
+    ProxySlowClose,
 }
 
 impl Fault {
@@ -59,6 +71,12 @@ impl Fault {
             Self::MockRetriableErrors => "mock-retriable-errors",
             Self::MockFatalErrors => "mock-fatal-errors",
             Self::MockDelay => "mock-delay",
+            Self::ProxyLatency => "proxy-latency",
+            Self::ProxyBandwidth => "proxy-bandwidth",
+            Self::ProxyBlackHole => "proxy-black-hole",
+            Self::ProxyResetStorm => "proxy-reset-storm",
+            Self::ProxySlicer => "proxy-slicer",
+            Self::ProxySlowClose => "proxy-slow-close",
         }
     }
 
@@ -77,10 +95,27 @@ impl Fault {
             Self::BrokerRestart | Self::BrokerKill | Self::BrokerPause | Self::NetworkCut | Self::PacketLoss => {
                 matches!(kind, Container | Cluster)
             }
+            Self::ProxyLatency | Self::ProxyBandwidth | Self::ProxyBlackHole | Self::ProxyResetStorm | Self::ProxySlicer | Self::ProxySlowClose => {
+                matches!(kind, Container | Cluster)
+            }
             Self::LeaderLoss => kind == Cluster,
             Self::ProducerCrash | Self::ConsumerCrash => true,
             Self::MockBrokerDown | Self::MockLeaderMove | Self::MockRetriableErrors | Self::MockFatalErrors | Self::MockDelay => kind == Mock,
         }
+    }
+
+    /// Whether this fault is a toxic of the fault proxy in front of the brokers.
+    pub fn is_network_fault(self) -> bool {
+        matches!(
+            self,
+            Self::ProxyLatency | Self::ProxyBandwidth | Self::ProxyBlackHole | Self::ProxyResetStorm | Self::ProxySlicer | Self::ProxySlowClose
+        )
+    }
+
+    /// How long the fault holds when its length is part of what it is (the
+    /// 10 s black hole); `None` when a schedule decides.
+    pub fn fixed_hold(self) -> Option<std::time::Duration> {
+        (self == Self::ProxyBlackHole).then_some(std::time::Duration::from_secs(10))
     }
 
     /// Whether this fault is in the client (crash) rather than in the broker.

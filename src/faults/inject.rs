@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use super::catalogue::Fault;
-use super::proof;
+use super::{network, proof};
 use crate::broker::{Broker, BrokerAction, BrokerError, BrokerKind};
 
 /// A broker fault in progress; `heal` undoes it.
@@ -88,6 +88,9 @@ async fn prove(fault: Fault, broker: &dyn Broker, topic: &str, steps: &Steps, be
         }
         Fault::BrokerKill | Fault::BrokerPause | Fault::NetworkCut | Fault::MockBrokerDown => proof::unreachable(fault, broker, target).await,
         Fault::PacketLoss => proof::dropping_packets(fault, broker, target).await,
+        Fault::ProxyLatency | Fault::ProxyBandwidth | Fault::ProxyBlackHole | Fault::ProxyResetStorm | Fault::ProxySlicer | Fault::ProxySlowClose => {
+            network::prove(fault, broker, target).await
+        }
         Fault::LeaderLoss | Fault::MockLeaderMove => {
             let old = before.leader.unwrap_or(-1);
             let new = wait_leader_moved(fault, broker, topic, old).await?;
@@ -153,7 +156,26 @@ async fn steps_of(fault: Fault, broker: &dyn Broker, topic: &str) -> Result<Opti
             Steps { target: None, inject: delay(Duration::from_millis(300)), heal: delay(Duration::ZERO), effect: "every broker's responses delayed by 300 ms".into() }
         }
         Fault::ProducerCrash | Fault::ConsumerCrash => return Ok(None),
+        network_fault => return network_steps(network_fault, broker, topic).await.map(Some),
     }))
+}
+
+/// A network fault: its toxic in front of the leader of partition 0 (the
+/// black hole) or of every broker.
+async fn network_steps(fault: Fault, broker: &dyn Broker, topic: &str) -> Result<Steps, BrokerError> {
+    let toxic = network::toxic_of(fault).ok_or_else(|| BrokerError::Config(format!("{fault} is not a network fault")))?;
+    let name = toxic.name();
+    let targets = if fault == Fault::ProxyBlackHole { vec![leader_of(broker, topic).await?] } else { broker.broker_ids() };
+    let effect = match fault {
+        Fault::ProxyBlackHole => format!("{toxic} in front of broker {}, the leader of {topic}/0", targets[0]),
+        _ => format!("{toxic} in front of every broker"),
+    };
+    Ok(Steps {
+        target: targets.first().copied(),
+        inject: targets.iter().map(|&b| BrokerAction::AddToxic { broker: b, toxic: toxic.clone() }).collect(),
+        heal: targets.iter().map(|&b| BrokerAction::RemoveToxic { broker: b, name }).collect(),
+        effect,
+    })
 }
 
 /// Polls until partition 0 of `topic` has a leader other than `old`.

@@ -5,6 +5,9 @@
 //!
 //! - [`catalogue`]: the fault vocabulary and where each fault can run.
 //! - [`inject`]: each fault as broker actions, with its effect checked.
+//! - [`network`]: the network faults, toxics of the fault proxy in front of
+//!   every broker, proven with [`wire_probe`] (a raw Kafka request, through
+//!   the proxy and straight to the broker).
 //! - [`schedule`]: seeded schedules.
 //! - [`run`]: the run itself; its clients live in `workload`, its books in
 //!   `ledger`, and [`verdict`] judges the books; [`timeline`] keeps the run
@@ -12,6 +15,7 @@
 
 pub mod catalogue;
 pub mod inject;
+pub mod network;
 mod proof;
 mod ledger;
 pub mod run;
@@ -19,6 +23,7 @@ pub mod schedule;
 pub mod timeline;
 pub mod verdict;
 mod workload;
+pub mod wire_probe;
 
 pub use catalogue::Fault;
 pub use run::{run, RunOptions};

@@ -60,7 +60,11 @@ pub fn generate(seed: u64, duration: Duration, faults: &[Fault]) -> Vec<Schedule
     let end = duration.saturating_sub(Duration::from_secs(5));
     loop {
         let fault = faults[(rng.next_u64() % faults.len() as u64) as usize];
-        let hold = if fault.is_client_fault() { Duration::ZERO } else { rng.millis(3000, 8000) };
+        let hold = match (fault.is_client_fault(), fault.fixed_hold()) {
+            (true, _) => Duration::ZERO,
+            (false, Some(hold)) => hold,
+            (false, None) => rng.millis(3000, 8000),
+        };
         if t + hold > end {
             break;
         }

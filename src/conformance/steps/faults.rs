@@ -46,17 +46,25 @@ async fn shared_broker(w: &mut DashWorld) -> anyhow::Result<()> {
 
 #[when(expr = "steady traffic meets the fault {string}")]
 async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
+    traffic_at_rate_meets(w, 100, fault).await
+}
+
+/// 300-byte messages at `rate` a second; the fault 4 s in, held 4 s (or as
+/// long as the fault itself says), and 4 s of calm traffic after it heals.
+#[when(expr = "steady traffic of {int} messages a second meets the fault {string}")]
+async fn traffic_at_rate_meets(w: &mut DashWorld, rate: u32, fault: String) -> anyhow::Result<()> {
     let plan = Fault::parse(&fault).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         plan.is_client_fault() || w.own_broker.is_some(),
         "{fault} breaks the broker: the scenario needs a broker of its own, or it would hit every scenario sharing it"
     );
-    let hold = if plan.is_client_fault() { Duration::ZERO } else { Duration::from_secs(4) };
+    let (at, calm) = (Duration::from_secs(4), Duration::from_secs(4));
+    let hold = if plan.is_client_fault() { Duration::ZERO } else { plan.fixed_hold().unwrap_or(Duration::from_secs(4)) };
     let opts = RunOptions {
-        rate: 100.0,
+        rate: f64::from(rate),
         size: 300,
-        duration: Duration::from_secs(12),
-        schedule: vec![Scheduled { at: Duration::from_secs(4), fault: plan, hold }],
+        duration: (at + hold + calm).max(Duration::from_secs(12)),
+        schedule: vec![Scheduled { at, fault: plan, hold }],
         drain_timeout: Duration::from_secs(60),
         producer_overrides: producer_settings(w, plan),
         injector: w.env().injector.clone(),
@@ -163,6 +171,25 @@ fn duplicates(w: &mut DashWorld) -> anyhow::Result<()> {
     let v = verdict(w);
     anyhow::ensure!(v.duplicates > 0, "a consumer crash before committing must re-deliver something; 0 duplicates");
     anyhow::ensure!(v.verdict == "pass", "verdict {}: {:?}", v.verdict, v.failures);
+    Ok(())
+}
+
+/// The run passes, and its reads add up against what was acknowledged:
+/// every acknowledged message read, anything read more than once counted
+/// as a duplicate, nothing read that was never sent.
+#[then("every acknowledged message was read, repeats counted as duplicates")]
+fn read_with_duplicates_counted(w: &mut DashWorld) -> anyhow::Result<()> {
+    let v = verdict(w);
+    anyhow::ensure!(v.verdict == "pass", "verdict {}: {:?}", v.verdict, v.failures);
+    let distinct = v.received.saturating_sub(v.duplicates);
+    anyhow::ensure!(
+        distinct >= v.acked && distinct <= v.acked + v.unacked,
+        "{} read, {} of them duplicates: {distinct} distinct, but {} acknowledged and {} unacknowledged were sent",
+        v.received,
+        v.duplicates,
+        v.acked,
+        v.unacked
+    );
     Ok(())
 }
 
