@@ -76,10 +76,19 @@ async fn round_trip_rose(fault: Fault, proxied: &str, direct: &str) -> Result<St
 async fn throughput_capped(fault: Fault, proxied: &str, direct: &str) -> Result<String, BrokerError> {
     // 4 requests of 16 KiB: a second's worth at the cap.
     let requests = 4;
-    let straight = wire_probe::request_throughput(direct, requests, PROBE_DEADLINE).await.map_err(|e| probe_failed(fault, "requests to the broker", e))?;
+    let mut straight = 0f64;
+    // The best of two: a broker busy starting its neighbours can be slow for a moment.
+    for _ in 0..2 {
+        let once = wire_probe::request_throughput(direct, requests, PROBE_DEADLINE).await.map_err(|e| probe_failed(fault, "requests to the broker", e))?;
+        straight = straight.max(once);
+    }
     let through = wire_probe::request_throughput(proxied, requests, PROBE_DEADLINE).await.map_err(|e| probe_failed(fault, "requests through the proxy", e))?;
+    // Capped: at most the cap (give or take the first piece), and the proxy,
+    // not the broker, is the bottleneck: straight is clearly faster. (The
+    // broker alone managed 63 KiB/s on a loaded machine, 6 MiB/s idle, so
+    // "straight above the cap" would not do.)
     let cap = BANDWIDTH as f64;
-    if through > 1.5 * cap || straight < 3.0 * cap {
+    if through > 1.5 * cap || straight < 1.5 * through {
         return Err(no_effect(fault, format!("{:.0} KiB/s through the proxy, {:.0} KiB/s straight: no cap at {} KiB/s", through / 1024.0, straight / 1024.0, BANDWIDTH / 1024)));
     }
     Ok(format!("{requests} pipelined 16 KiB requests at {:.0} KiB/s through the proxy, {:.0} KiB/s straight to the broker", through / 1024.0, straight / 1024.0))
