@@ -136,59 +136,69 @@ async fn main_async() -> ExitCode {
     }
 }
 
-/// Runs each replica's feature with the replica as the pipeline, then checks
-/// in the run's Cucumber JSON that every declared catch happened: the named
-/// scenario failed at the named step with the named error. Returns one
-/// outcome per declared catch.
+/// Runs each replica's feature with the replica as the pipeline, all at once
+/// (each has its own topics, groups and brokers; the slowest, a container
+/// fault scenario, sets the pace), then checks in each run's Cucumber JSON
+/// that every declared catch happened: the named scenario failed at the
+/// named step with the named error. Returns one outcome per declared catch,
+/// in the declared order.
 async fn run_replicas() -> Vec<ReplicaOutcome> {
     println!("\nbug replicas (each must fail where it says, for the reason it says):");
-    let mut outcomes = Vec::new();
     let dir = report_dir().join("replicas");
-    for r in replicas::all(&dir) {
-        let features = tempfile::tempdir().expect("tempdir");
-        std::fs::copy(crate_dir().join("features").join(r.feature), features.path().join(r.feature)).expect("copy feature");
-        let ropts = SuiteOptions {
-            backends: vec![r.backend],
-            connection: Default::default(),
-            tags: None,
-            scenarios: Some(r.catches.iter().map(|c| c.scenario.to_string()).collect()),
-            report_dir: dir.clone(),
-            features: features.path().to_path_buf(),
-            pipeline: r.pipeline.clone(),
-            injector: r.injector.clone(),
-            scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
-            cli: Some(PathBuf::from(env!("CARGO_BIN_EXE_dashstream"))),
-            concurrency: 8,
-            label: r.name.into(),
-            on_scenario: None,
-            record_history: false,
-        };
-        let res = suite::run(&ropts).await;
-        let failed = match (res.backends.iter().find_map(|b| b.error.clone()), outcomes::failed_steps(&dir.join(format!("cucumber-{}-{}.json", r.name, r.backend)))) {
-            (None, Ok(failed)) => failed,
-            (Some(e), _) | (None, Err(e)) => {
-                println!("  DEFECT: {} ({}): the run did not happen: {e}", r.name, r.bug);
-                outcomes.extend(r.catches.iter().map(|c| outcome(&r, c, false, format!("the run did not happen: {e}"))));
-                continue;
+    let runs = replicas::all(&dir).into_iter().map(|r| run_replica(r, dir.clone()));
+    let mut outcomes = Vec::new();
+    for (lines, found) in futures::future::join_all(runs).await {
+        lines.iter().for_each(|line| println!("{line}"));
+        outcomes.extend(found);
+    }
+    outcomes
+}
+
+/// One replica's run and its catches: the console lines and the outcomes.
+async fn run_replica(r: replicas::Replica, dir: PathBuf) -> (Vec<String>, Vec<ReplicaOutcome>) {
+    let features = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(crate_dir().join("features").join(r.feature), features.path().join(r.feature)).expect("copy feature");
+    let ropts = SuiteOptions {
+        backends: vec![r.backend],
+        connection: Default::default(),
+        tags: None,
+        scenarios: Some(r.catches.iter().map(|c| c.scenario.to_string()).collect()),
+        report_dir: dir.clone(),
+        features: features.path().to_path_buf(),
+        pipeline: r.pipeline.clone(),
+        injector: r.injector.clone(),
+        scan_roots: r.scan_roots.clone().unwrap_or_else(scan_roots),
+        cli: Some(PathBuf::from(env!("CARGO_BIN_EXE_dashstream"))),
+        concurrency: 8,
+        label: r.name.into(),
+        on_scenario: None,
+        record_history: false,
+    };
+    let res = suite::run(&ropts).await;
+    let failed = match (res.backends.iter().find_map(|b| b.error.clone()), outcomes::failed_steps(&dir.join(format!("cucumber-{}-{}.json", r.name, r.backend)))) {
+        (None, Ok(failed)) => failed,
+        (Some(e), _) | (None, Err(e)) => {
+            let line = format!("  DEFECT: {} ({}): the run did not happen: {e}", r.name, r.bug);
+            return (vec![line], r.catches.iter().map(|c| outcome(&r, c, false, format!("the run did not happen: {e}"))).collect());
+        }
+    };
+    let (mut lines, mut found) = (Vec::new(), Vec::new());
+    for c in &r.catches {
+        let place = format!("\"{}\"{} at \"{}\"", c.scenario, c.example.map(|x| format!(" ({x})")).unwrap_or_default(), c.step);
+        match failed.iter().find(|f| c.matches(f)) {
+            Some(f) => {
+                lines.push(format!("  caught {}: {place}: {}", r.name, first_line(&f.error)));
+                found.push(outcome(&r, c, true, first_line(&f.error)));
             }
-        };
-        for c in &r.catches {
-            let place = format!("\"{}\"{} at \"{}\"", c.scenario, c.example.map(|x| format!(" ({x})")).unwrap_or_default(), c.step);
-            match failed.iter().find(|f| c.matches(f)) {
-                Some(f) => {
-                    println!("  caught {}: {place}: {}", r.name, first_line(&f.error));
-                    outcomes.push(outcome(&r, c, true, first_line(&f.error)));
-                }
-                None => {
-                    let instead: Vec<String> = failed.iter().map(|f| format!("\"{}\" at \"{}\": {}", f.scenario, f.step, first_line(&f.error))).collect();
-                    let why = if instead.is_empty() { "nothing failed".to_string() } else { format!("caught for the wrong reason: {}", instead.join("; ")) };
-                    println!("  DEFECT: {} ({}): must fail {place} with \"{}\"; {why}", r.name, r.bug, c.error);
-                    outcomes.push(outcome(&r, c, false, why));
-                }
+            None => {
+                let instead: Vec<String> = failed.iter().map(|f| format!("\"{}\" at \"{}\": {}", f.scenario, f.step, first_line(&f.error))).collect();
+                let why = if instead.is_empty() { "nothing failed".to_string() } else { format!("caught for the wrong reason: {}", instead.join("; ")) };
+                lines.push(format!("  DEFECT: {} ({}): must fail {place} with \"{}\"; {why}", r.name, r.bug, c.error));
+                found.push(outcome(&r, c, false, why));
             }
         }
     }
-    outcomes
+    (lines, found)
 }
 
 /// One catch's outcome, for the report's verdict matrix.
