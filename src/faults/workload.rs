@@ -27,6 +27,32 @@ pub(super) struct Shared {
     pub ledger: Arc<Mutex<Ledger>>,
 }
 
+/// librdkafka's longest wait between reconnects, for both clients of a run
+/// unless `-X` sets it. Its default, 10 s (the wait doubles from 100 ms),
+/// left a broker that was back after a restart unused for 4 s by the producer
+/// and 9 s by the consumer (`dashstream chaos`, broker-restart): the run would
+/// time librdkafka's back-off, not the pipeline. Capped at 1 s, a client tries
+/// a broker that went away once a second.
+pub const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
+
+/// The broker's client settings for a run's clients: `reconnect.backoff.max.ms`
+/// capped (see [`RECONNECT_BACKOFF_MAX_MS`]) unless already set.
+fn run_client_config(broker: &dyn Broker) -> rdkafka::ClientConfig {
+    let mut c = broker.client_config();
+    if c.get("reconnect.backoff.max.ms").is_none() {
+        c.set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
+    }
+    c
+}
+
+/// The consumer's session in a run: the broker's smallest by default
+/// (`group.min.session.timeout.ms`), heartbeats a third of it. After a broker
+/// restart the group comes back with the consumer's old membership, and the
+/// broker holds the consumer's new JoinGroup until that old member's session
+/// runs out: 9.2 s of the 10 s the pipeline's consumer uses by default
+/// (`dashstream chaos`, broker-restart, librdkafka's cgrp log).
+const RUN_SESSION: [(&str, &str); 2] = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "2000")];
+
 /// A crash request for one of the clients.
 pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 
@@ -35,7 +61,7 @@ pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 /// client, so a crash always cuts a send short and always leaves two sessions.
 pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: CrashRequests, t0: Instant, until: Instant) -> Result<(), PipelineError> {
     let Shared { broker, topic, metrics, ledger } = shared;
-    let mut client = broker.client_config();
+    let mut client = run_client_config(broker.as_ref());
     for (k, v) in &opts.producer_overrides {
         client.set(k, v);
     }
@@ -108,7 +134,13 @@ pub(super) async fn consume(
         s.grace = Duration::from_secs(600);
         // Well inside the stop deadline, so a stalled client is rebuilt in time to catch up.
         s.restart_when_stalled = Some(Duration::from_secs(10));
-        DashConsumer::new(&broker.client_config(), s, metrics.clone())
+        let mut client = run_client_config(broker.as_ref());
+        for (key, value) in RUN_SESSION {
+            if client.get(key).is_none() {
+                client.set(key, value);
+            }
+        }
+        DashConsumer::new(&client, s, metrics.clone())
     };
     let mut consumer = new_consumer()?;
     let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
