@@ -138,16 +138,20 @@ async fn main_async() -> ExitCode {
 
 /// Runs each replica's feature with the replica as the pipeline, all at once
 /// (each has its own topics, groups and brokers; the slowest, a container
-/// fault scenario, sets the pace), then checks in each run's Cucumber JSON
+/// fault scenario, sets the pace) except those that need the machine to
+/// themselves, which run after, one by one; then checks in each run's Cucumber JSON
 /// that every declared catch happened: the named scenario failed at the
-/// named step with the named error. Returns one outcome per declared catch,
-/// in the declared order.
+/// named step with the named error. Returns one outcome per declared catch.
 async fn run_replicas() -> Vec<ReplicaOutcome> {
     println!("\nbug replicas (each must fail where it says, for the reason it says):");
     let dir = report_dir().join("replicas");
-    let runs = replicas::all(&dir).into_iter().map(|r| run_replica(r, dir.clone()));
+    let (alone, together): (Vec<_>, Vec<_>) = replicas::all(&dir).into_iter().partition(|r| r.alone);
+    let mut results = futures::future::join_all(together.into_iter().map(|r| run_replica(r, dir.clone()))).await;
+    for r in alone {
+        results.push(run_replica(r, dir.clone()).await);
+    }
     let mut outcomes = Vec::new();
-    for (lines, found) in futures::future::join_all(runs).await {
+    for (lines, found) in results {
         lines.iter().for_each(|line| println!("{line}"));
         outcomes.extend(found);
     }
