@@ -142,17 +142,10 @@ fn fault_replicas() -> Vec<Replica> {
     ]
 }
 
-/// Every replica; `scratch` is where generated replica sources go.
-pub fn all(scratch: &Path) -> Vec<Replica> {
+/// The replicas of the latency bug: a skew taken as a latency, or clamped to zero.
+fn latency_replicas() -> Vec<Replica> {
     let clock = |example, error| Catch { scenario: CLOCK_OUTLINE, example: Some(example), step: "no latency is negative", error };
     vec![
-        on_mock(
-            "guessing-consumer",
-            "the consumer always tries zstd first and falls back, with a warning per message",
-            "decompression.feature",
-            consumer_replica("replica: guessing consumer", guessing_consumer::handler),
-            vec![catch("Compressed, plain and legacy messages all decode, with no warnings", "every message is decoded", "decoded 200 of 600")],
-        ),
         on_mock(
             "skew-blind-latency",
             "latency computed from the producer's and consumer's clocks as if they agreed",
@@ -170,6 +163,19 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
                 vec![clock("+5 ms", "exactly 0 ms"), clock("+5 s", "exactly 0 ms")],
             )
         },
+    ]
+}
+
+/// Every replica; `scratch` is where generated replica sources go.
+pub fn all(scratch: &Path) -> Vec<Replica> {
+    vec![
+        on_mock(
+            "guessing-consumer",
+            "the consumer always tries zstd first and falls back, with a warning per message",
+            "decompression.feature",
+            consumer_replica("replica: guessing consumer", guessing_consumer::handler),
+            vec![catch("Compressed, plain and legacy messages all decode, with no warnings", "every message is decoded", "decoded 200 of 600")],
+        ),
         Replica {
             scan_roots: Some(vec![ignored_test_tree(scratch)]),
             ..on_mock(
@@ -221,6 +227,7 @@ pub fn all(scratch: &Path) -> Vec<Replica> {
         ),
     ]
     .into_iter()
+    .chain(latency_replicas())
     .chain(fault_replicas())
     .collect()
 }
