@@ -45,14 +45,6 @@ fn run_client_config(broker: &dyn Broker) -> rdkafka::ClientConfig {
     c
 }
 
-/// The consumer's session in a run: the broker's smallest by default
-/// (`group.min.session.timeout.ms`), heartbeats a third of it. After a broker
-/// restart the group comes back with the consumer's old membership, and the
-/// broker holds the consumer's new JoinGroup until that old member's session
-/// runs out: 9.2 s of the 10 s the pipeline's consumer uses by default
-/// (`dashstream chaos`, broker-restart, librdkafka's cgrp log).
-const RUN_SESSION: [(&str, &str); 2] = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "2000")];
-
 /// A crash request for one of the clients.
 pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 
@@ -134,13 +126,7 @@ pub(super) async fn consume(
         s.grace = Duration::from_secs(600);
         // Well inside the stop deadline, so a stalled client is rebuilt in time to catch up.
         s.restart_when_stalled = Some(Duration::from_secs(10));
-        let mut client = run_client_config(broker.as_ref());
-        for (key, value) in RUN_SESSION {
-            if client.get(key).is_none() {
-                client.set(key, value);
-            }
-        }
-        DashConsumer::new(&client, s, metrics.clone())
+        DashConsumer::new(&run_client_config(broker.as_ref()), s, metrics.clone())
     };
     let mut consumer = new_consumer()?;
     let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
