@@ -91,6 +91,11 @@ impl Replica {
     fn with_injector(self, injector: Arc<dyn Injector>) -> Self {
         Self { injector, ..self }
     }
+
+    /// The same replica, run on a Kafka container instead of the mock.
+    fn on_container(self) -> Self {
+        Self { backend: BrokerKind::Container, ..self }
+    }
 }
 
 fn consumer_replica(name: &'static str, handler: fn() -> plain_consumer::Handler) -> Arc<dyn Pipeline> {
@@ -118,27 +123,23 @@ fn fault_replicas() -> Vec<Replica> {
             vec![catch("A broker goes down and comes back", "the fault really happened", "had no effect")],
         )
         .with_injector(Arc::new(idle_injector::IdleInjector)),
-        Replica {
-            backend: BrokerKind::Container,
-            ..on_mock(
-                "idle-injector-network",
-                "a fault injector that never adds the fault proxy's toxic and says it did",
-                "faults.feature",
-                Arc::new(Reference),
-                vec![catch("Every round trip to the broker gains 200 ms, with jitter", "the fault really happened", "had no effect")],
-            )
-            .with_injector(Arc::new(idle_injector::IdleInjector))
-        },
-        Replica {
-            backend: BrokerKind::Container,
-            ..on_mock(
-                "fire-and-forget",
-                "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
-                "faults.feature",
-                Arc::new(fire_and_forget::FireAndForget),
-                vec![catch("A broker is cut off the network and reconnected", "no acknowledged message is lost", "without the broker confirming them")],
-            )
-        },
+        on_mock(
+            "idle-injector-network",
+            "a fault injector that never adds the fault proxy's toxic and says it did",
+            "faults.feature",
+            Arc::new(Reference),
+            vec![catch("Every round trip to the broker gains 200 ms, with jitter", "the fault really happened", "had no effect")],
+        )
+        .with_injector(Arc::new(idle_injector::IdleInjector))
+        .on_container(),
+        on_mock(
+            "fire-and-forget",
+            "a producer with acks=0 and no idempotence: its acknowledgements are its own, not the broker's",
+            "faults.feature",
+            Arc::new(fire_and_forget::FireAndForget),
+            vec![catch("A broker is cut off the network and reconnected", "no acknowledged message is lost", "without the broker confirming them")],
+        )
+        .on_container(),
     ]
 }
 
