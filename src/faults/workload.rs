@@ -27,24 +27,6 @@ pub(super) struct Shared {
     pub ledger: Arc<Mutex<Ledger>>,
 }
 
-/// librdkafka's longest wait between reconnects, for both clients of a run
-/// unless `-X` sets it. Its default, 10 s (the wait doubles from 100 ms),
-/// left a broker that was back after a restart unused for 4 s by the producer
-/// and 9 s by the consumer (`dashstream chaos`, broker-restart): the run would
-/// time librdkafka's back-off, not the pipeline. Capped at 1 s, a client tries
-/// a broker that went away once a second.
-pub const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
-
-/// The broker's client settings for a run's clients: `reconnect.backoff.max.ms`
-/// capped (see [`RECONNECT_BACKOFF_MAX_MS`]) unless already set.
-fn run_client_config(broker: &dyn Broker) -> rdkafka::ClientConfig {
-    let mut c = broker.client_config();
-    if c.get("reconnect.backoff.max.ms").is_none() {
-        c.set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
-    }
-    c
-}
-
 /// A crash request for one of the clients.
 pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 
@@ -53,7 +35,7 @@ pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 /// client, so a crash always cuts a send short and always leaves two sessions.
 pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: CrashRequests, t0: Instant, until: Instant) -> Result<(), PipelineError> {
     let Shared { broker, topic, metrics, ledger } = shared;
-    let mut client = run_client_config(broker.as_ref());
+    let mut client = broker.client_config();
     for (k, v) in &opts.producer_overrides {
         client.set(k, v);
     }
@@ -126,7 +108,7 @@ pub(super) async fn consume(
         s.grace = Duration::from_secs(600);
         // Well inside the stop deadline, so a stalled client is rebuilt in time to catch up.
         s.restart_when_stalled = Some(Duration::from_secs(10));
-        DashConsumer::new(&run_client_config(broker.as_ref()), s, metrics.clone())
+        DashConsumer::new(&broker.client_config(), s, metrics.clone())
     };
     let mut consumer = new_consumer()?;
     let early = consumer.wait_for_assignment(Duration::from_secs(60)).await?;
