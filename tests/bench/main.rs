@@ -4,6 +4,9 @@
 //! figures themselves are not asserted (no timed assertions): they come from
 //! full bench runs (README, "Measured figures").
 
+#[path = "../common/json_schema.rs"]
+mod json_schema;
+
 use dashstream::bench::compression::{Mode, SIZES};
 use dashstream::bench::{svg, Bench, BenchOptions};
 use dashstream::broker::container::{ContainerBroker, Jvm};
@@ -32,8 +35,7 @@ fn options() -> BenchOptions {
 fn conforms_to_published_schema(report: &serde_json::Value) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/bench.schema.json");
     let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(report).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors = json_schema::violations(&schema, report);
     assert!(errors.is_empty(), "bench output does not match schemas/bench.schema.json:\n{}", errors.join("\n"));
 }
 

@@ -9,6 +9,8 @@ mod compression_log;
 mod consume_cli;
 mod dlq;
 mod faults;
+#[path = "../common/json_schema.rs"]
+mod json_schema;
 mod loss;
 mod stall;
 mod metrics;

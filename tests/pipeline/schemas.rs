@@ -26,8 +26,7 @@ fn conforms(command: &str, out: &Output) {
 /// Fails with every violation when `instance` does not validate against `schemas/{command}.schema.json`.
 pub fn conforms_value(command: &str, instance: &serde_json::Value) {
     let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(published(command)).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    let errors = crate::json_schema::violations(&schema, instance);
     assert!(errors.is_empty(), "{command} output does not match schemas/{command}.schema.json:\n{}\n{instance:#}", errors.join("\n"));
 }
 
@@ -67,4 +66,49 @@ fn every_printing_command_matches_its_schema() {
     conforms("consume", &empty);
     let report: serde_json::Value = serde_json::from_slice(&empty.stdout).unwrap();
     assert!(report["latency_ms"].is_null(), "{report}");
+}
+
+/// The validator itself goes red on each kind of violation the published schemas can express.
+#[test]
+fn the_schema_validator_catches_every_kind_of_violation() {
+    let schema = serde_json::json!({
+        "type": "object",
+        "required": ["count", "ranges"],
+        "additionalProperties": false,
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "ratio": {"type": ["number", "null"]},
+            "mode": {"enum": ["never", "auto"]},
+            "kind": {"const": "verify"},
+            "ranges": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/Range"}},
+            "pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "minItems": 2},
+            "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "by_partition": {"type": "object", "patternProperties": {"^-?\\d+$": {"type": "integer"}}, "additionalProperties": false}
+        },
+        "$defs": {"Range": {"type": "object", "required": ["first"], "properties": {"first": {"type": "integer", "format": "uint64"}}}}
+    });
+    let good = serde_json::json!({"count": 3, "ratio": null, "mode": "auto", "kind": "verify", "ranges": [{"first": 1}],
+        "pair": ["a", 1], "either": 4, "by_partition": {"0": 5, "-1": 2}});
+    assert_eq!(crate::json_schema::violations(&schema, &good), Vec::<String>::new());
+    let bad = [
+        (serde_json::json!({"ranges": []}), "required property \"count\""),
+        (serde_json::json!({"count": -1, "ranges": []}), "breaks minimum"),
+        (serde_json::json!({"count": 1.5, "ranges": []}), "is not of type"),
+        (serde_json::json!({"count": 1, "ranges": [], "extra": 1}), "/extra: no value is allowed"),
+        (serde_json::json!({"count": 1, "ranges": [], "mode": "always"}), "is not enum"),
+        (serde_json::json!({"count": 1, "ranges": [], "kind": "consume"}), "is not const"),
+        (serde_json::json!({"count": 1, "ranges": [{}, {}, {}]}), "3 items breaks maxItems"),
+        (serde_json::json!({"count": 1, "ranges": [{"first": "x"}]}), "/ranges/0/first"),
+        (serde_json::json!({"count": 1, "ranges": [], "pair": [1, 1]}), "/pair/0"),
+        (serde_json::json!({"count": 1, "ranges": [], "pair": ["a"]}), "breaks minItems"),
+        (serde_json::json!({"count": 1, "ranges": [], "either": true}), "0 of 2 oneOf"),
+        (serde_json::json!({"count": 1, "ranges": [], "by_partition": {"0": "x"}}), "/by_partition/0"),
+        (serde_json::json!({"count": 1, "ranges": [], "by_partition": {"p0": 1}}), "/by_partition/p0"),
+    ];
+    for (instance, expected) in bad {
+        let found = crate::json_schema::violations(&schema, &instance);
+        assert!(found.iter().any(|v| v.contains(expected)), "{instance}: expected \"{expected}\" among {found:?}");
+    }
+    let unknown = serde_json::json!({"type": "string", "pattern": "^a"});
+    assert!(crate::json_schema::violations(&unknown, &serde_json::json!("b"))[0].contains("does not check"));
 }
