@@ -4,23 +4,31 @@
 //! produce, fetch, consumer groups and offset commits, and injects broker
 //! down/up, request errors, round-trip delay and leader moves. It has no
 //! CreateTopics admin API, so topics are created through the mock cluster itself.
+//!
+//! One setting differs from librdkafka's defaults: a consumer group's first
+//! rebalance is not held back. The mock, like Kafka's
+//! `group.initial.rebalance.delay.ms`, waits 3 s for more members before the
+//! first assignment; every consumer that joins a new group paid it, and the
+//! mock suite and the tests start dozens of them.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
+use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer};
+use rdkafka::ClientConfig;
 
 use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind, TopicStatus};
 
-/// `MockCluster` holds a raw librdkafka handle. Every mock API call posts an
-/// operation to the cluster's own thread and waits for it, which librdkafka
-/// documents as thread-safe; the mutex serialises our calls anyway.
-struct SharedMock(Mutex<MockCluster<'static, DefaultProducerContext>>);
-// SAFETY: see above: librdkafka's mock cluster API is thread-safe, and access is serialised.
-unsafe impl Send for SharedMock {}
-unsafe impl Sync for SharedMock {}
+/// The client that owns the mock cluster (`test.mock.num.brokers`): the
+/// cluster lives as long as it. Every mock API call posts an operation to the
+/// cluster's own thread and waits for it, which librdkafka documents as
+/// thread-safe; the mutex serialises our calls anyway.
+struct SharedMock(Mutex<BaseProducer>);
+
+/// The rebalance delay of a new group on the mock: none (librdkafka's default is 3 s).
+const INITIAL_REBALANCE_DELAY_MS: i32 = 0;
 
 /// An embedded mock Kafka cluster, alive as long as this value.
 pub struct MockBroker {
@@ -38,15 +46,36 @@ impl std::fmt::Debug for MockBroker {
 impl MockBroker {
     /// Starts a mock cluster of `brokers` brokers (ids 1..=brokers).
     pub fn start(brokers: i32) -> Result<Self, BrokerError> {
-        let cluster = MockCluster::new(brokers).map_err(|e| BrokerError::kafka("starting the mock cluster", e))?;
-        let bootstrap = cluster.bootstrap_servers();
+        let owner: BaseProducer = ClientConfig::new()
+            .set("test.mock.num.brokers", brokers.to_string())
+            .set("log_level", "3") // not the notice that the owner's bootstrap servers are replaced by the mock's
+            .create()
+            .map_err(|e| BrokerError::kafka("starting the mock cluster", e))?;
+        let native = owner.client().native_ptr();
+        // SAFETY: `native` is the live handle of `owner`; the mock cluster it returns lives as long as `owner`.
+        unsafe {
+            let cluster = rdkafka::bindings::rd_kafka_handle_mock_cluster(native);
+            if cluster.is_null() {
+                return Err(BrokerError::kafka("starting the mock cluster", rdkafka::error::KafkaError::MockCluster(rdkafka::types::RDKafkaErrorCode::Fail)));
+            }
+            rdkafka::bindings::rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, INITIAL_REBALANCE_DELAY_MS);
+        }
+        let bootstrap = owner.client().mock_cluster().map(|c| c.bootstrap_servers()).unwrap_or_default();
         tracing::info!(%bootstrap, brokers, "mock kafka cluster started");
-        Ok(Self { cluster: SharedMock(Mutex::new(cluster)), bootstrap, brokers })
+        Ok(Self { cluster: SharedMock(Mutex::new(owner)), bootstrap, brokers })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&MockCluster<'static, DefaultProducerContext>) -> T) -> T {
+    /// Creates `topic` through the mock itself, at once (the mock has no
+    /// CreateTopics API; its partitions have leaders as soon as they exist).
+    pub fn create_topic_now(&self, topic: &str, partitions: i32) -> Result<(), BrokerError> {
+        self.with(|c| c.create_topic(topic, partitions, self.replication_factor()))
+            .map_err(|e| BrokerError::kafka(format!("creating mock topic {topic}"), e))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&MockCluster<'_, DefaultProducerContext>) -> T) -> T {
         let guard = self.cluster.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(&guard)
+        let cluster = guard.client().mock_cluster().expect("the owner was created with test.mock.num.brokers");
+        f(&cluster)
     }
 
     fn check_id(&self, broker: i32) -> Result<(), BrokerError> {

@@ -6,7 +6,8 @@
 
 use std::process::{Command, Output, Stdio};
 
-use rdkafka::mocking::MockCluster;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
 
 fn dashstream(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashstream")).args(args).env_remove("RUST_LOG").output().unwrap()
@@ -22,10 +23,10 @@ fn produce(bootstrap: &str, count: u64, rate: u32, compress: &str) -> serde_json
 
 #[test]
 fn the_aggregator_runs_for_its_duration_under_steady_traffic_with_fewer_than_10_warnings() {
-    let mock = MockCluster::new(1).unwrap();
+    let mock = MockBroker::start(1).unwrap();
     let bootstrap = mock.bootstrap_servers();
-    mock.create_topic("dashstream-quality", 3, 1).unwrap(); // the mock has no CreateTopics API
-    mock.create_topic("dashstream-quality.dlq", 1, 1).unwrap();
+    mock.create_topic_now("dashstream-quality", 3).unwrap(); // the mock has no CreateTopics API
+    mock.create_topic_now("dashstream-quality.dlq", 1).unwrap();
     // No --topic: the original topic name is the default.
     let aggregator = Command::new(env!("CARGO_BIN_EXE_dashstream"))
         .args(["aggregate", "--duration", "10s", "--bootstrap", &bootstrap, "--metrics-addr", "off"])

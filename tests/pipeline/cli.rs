@@ -100,11 +100,12 @@ fn an_unreachable_broker_is_a_clear_error() {
 fn produce_then_aggregate_on_an_external_broker_address() {
     // The mock cluster lives in one process, so produce and aggregate go through verify's
     // neighbour: a mock cluster started here and addressed as an external broker.
-    let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
+    let mock = dashstream::broker::mock::MockBroker::start(1).unwrap();
+    use dashstream::broker::Broker as _;
     let bootstrap = mock.bootstrap_servers();
     let topic = format!("quality-{}", std::process::id());
-    mock.create_topic(&topic, 3, 1).unwrap(); // the mock has no CreateTopics API
-    mock.create_topic(&format!("{topic}.dlq"), 1, 1).unwrap();
+    mock.create_topic_now(&topic, 3).unwrap(); // the mock has no CreateTopics API
+    mock.create_topic_now(&format!("{topic}.dlq"), 1).unwrap();
     let out = dashstream(&["produce", "--topic", &topic, "--count", "100", "--bootstrap", &bootstrap, "--metrics-addr", "off"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::mocking::MockCluster;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
@@ -20,10 +21,10 @@ fn json(out: &Output) -> serde_json::Value {
 
 /// A mock broker with `topic` holding `count` DashStream messages (sent by
 /// `dashstream produce`), and its dead-letter topic.
-fn broker_with(topic: &str, count: u64) -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(topic, 3, 1).unwrap();
-    mock.create_topic(&format!("{topic}.dlq"), 1, 1).unwrap(); // the mock has no CreateTopics API
+fn broker_with(topic: &str, count: u64) -> MockBroker {
+    let mock = MockBroker::start(1).unwrap();
+    mock.create_topic_now(topic, 3).unwrap();
+    mock.create_topic_now(&format!("{topic}.dlq"), 1).unwrap(); // the mock has no CreateTopics API
     let out = dashstream(&["produce", "--topic", topic, "--count", &count.to_string(), "--bootstrap", &mock.bootstrap_servers(), "--metrics-addr", "off"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     mock
@@ -37,7 +38,7 @@ fn consume(bootstrap: &str, topic: &str, extra: &[&str]) -> Output {
 
 #[test]
 fn a_topic_that_does_not_exist_fails_at_once_with_the_brokers_words_and_exit_2() {
-    let mock = MockCluster::new(1).unwrap();
+    let mock = MockBroker::start(1).unwrap();
     let started = Instant::now();
     let out = consume(&mock.bootstrap_servers(), "no-such-topic", &[]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -60,7 +61,10 @@ fn a_named_group_reads_again_from_the_beginning_only_when_asked() {
     let topic = "consume-group";
     let mock = broker_with(topic, 100);
     let bootstrap = mock.bootstrap_servers();
-    let group = ["--group", "scripted"];
+    // The mock holds a group that its last member left in a rebalance for
+    // the member's session timeout less 1 s before a new member may join
+    // (Kafka does not): a short session keeps each rejoin at about 1 s, not 9.
+    let group = ["--group", "scripted", "-X", "session.timeout.ms=2000"];
     assert_eq!(json(&consume(&bootstrap, topic, &group))["received"], 100);
     assert_eq!(json(&consume(&bootstrap, topic, &group))["received"], 0, "the group committed everything");
     let again = consume(&bootstrap, topic, &[&group[..], &["--from-beginning"]].concat());
@@ -131,8 +135,8 @@ fn with_the_default_metrics_port_taken_a_second_command_serves_on_another() {
 #[test]
 fn produce_size_is_the_whole_messages_protobuf_size() {
     let topic = "produce-size";
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(topic, 1, 1).unwrap();
+    let mock = MockBroker::start(1).unwrap();
+    mock.create_topic_now(topic, 1).unwrap();
     let args = ["produce", "--topic", topic, "--count", "9", "--size", "100", "--compress", "never", "--bootstrap", &mock.bootstrap_servers(), "--metrics-addr", "off"];
     let out = dashstream(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -140,3 +144,4 @@ fn produce_size_is_the_whole_messages_protobuf_size() {
     // Nine chunks (the tenth message would be a quality report): 100 protobuf bytes each, 101 on the wire.
     assert_eq!((p["raw_bytes"].as_u64(), p["wire_bytes"].as_u64()), (Some(900), Some(909)), "{p}");
 }
+

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use dashstream::pipeline::metrics::Metrics;
 use dashstream::pipeline::producer::{DashProducer, ProducerSettings};
 use dashstream::sample;
-use rdkafka::mocking::MockCluster;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
 use serde_json::Value;
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -96,11 +97,11 @@ async fn send_with_a_gap(bootstrap: &str, topic: &str) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_a_live_run_fires_the_loss_alert_and_answers_every_dashboard_query() -> anyhow::Result<()> {
-    let mock = MockCluster::new(1)?;
+    let mock = MockBroker::start(1)?;
     let bootstrap = mock.bootstrap_servers();
     let topic = format!("prom-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    mock.create_topic(&topic, 3, 1)?; // the mock has no CreateTopics API
-    mock.create_topic(&format!("{topic}.dlq"), 1, 1)?;
+    mock.create_topic_now(&topic, 3)?; // the mock has no CreateTopics API
+    mock.create_topic_now(&format!("{topic}.dlq"), 1)?;
     let (consume_port, forward_port, produce_port, prom_port) = (free_port(), free_port(), free_port(), free_port());
     let bin = env!("CARGO_BIN_EXE_dashstream");
     let addr = |p: u16| format!("127.0.0.1:{p}");

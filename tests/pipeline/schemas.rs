@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use rdkafka::mocking::MockCluster;
+use dashstream::broker::mock::MockBroker;
+use dashstream::broker::Broker;
 
 const PRINTING: [&str; 7] = ["produce", "consume", "verify", "aggregate", "decode", "chaos", "bench"];
 
@@ -52,10 +53,10 @@ fn every_printing_command_matches_its_schema() {
     for frame in ["raw.bin", "zstd.bin", "legacy-raw.bin", "legacy-zstd.bin"] {
         conforms("decode", &dashstream(&["decode", fixtures.join(frame).to_str().unwrap()]));
     }
-    let mock = MockCluster::new(1).unwrap();
+    let mock = MockBroker::start(1).unwrap();
     let bootstrap = mock.bootstrap_servers();
     for topic in ["schema-t", "schema-t.dlq", "schema-empty", "schema-empty.dlq"] {
-        mock.create_topic(topic, 1, 1).unwrap(); // the mock has no CreateTopics API
+        mock.create_topic_now(topic, 1).unwrap(); // the mock has no CreateTopics API
     }
     let common = ["--bootstrap", bootstrap.as_str(), "--metrics-addr", "off"];
     conforms("produce", &dashstream(&[&["produce", "--topic", "schema-t", "--count", "20"][..], &common].concat()));
