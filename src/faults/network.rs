@@ -15,6 +15,8 @@ use crate::proxy::{Direction, Toxic};
 /// Latency each way: a round trip gains twice this, give or take the jitter.
 pub const LATENCY_EACH_WAY: Duration = Duration::from_millis(100);
 pub const LATENCY_JITTER: Duration = Duration::from_millis(25);
+/// Round trips taken each way, in turns, for the latency proof (the shortest counts).
+const ROUND_TRIPS: usize = 5;
 pub const BANDWIDTH: u64 = 64 * 1024;
 pub const BLACK_HOLE: Duration = Duration::from_secs(10);
 /// Bytes a connection may carry, both ways, before it is reset.
@@ -64,13 +66,14 @@ pub async fn prove(fault: Fault, broker: &dyn Broker, id: i32) -> Result<String,
 }
 
 async fn round_trip_rose(fault: Fault, proxied: &str, direct: &str) -> Result<String, BrokerError> {
-    let straight = wire_probe::shortest_round_trip(direct, 3, PROBE_DEADLINE).await.map_err(|e| probe_failed(fault, "round trip to the broker", e))?;
-    let through = wire_probe::shortest_round_trip(proxied, 3, PROBE_DEADLINE).await.map_err(|e| probe_failed(fault, "round trip through the proxy", e))?;
+    let (straight, through) = wire_probe::shortest_round_trips(direct, proxied, ROUND_TRIPS, PROBE_DEADLINE)
+        .await
+        .map_err(|e| probe_failed(fault, "round trips to the broker and through the proxy", e))?;
     let at_least = 2 * (LATENCY_EACH_WAY - LATENCY_JITTER);
     if through < straight + at_least {
         return Err(no_effect(fault, format!("round trip {through:?} through the proxy, {straight:?} straight: not {at_least:?} more")));
     }
-    Ok(format!("shortest of 3 round trips {through:.1?} through the proxy, {straight:.1?} straight to the broker"))
+    Ok(format!("shortest of {ROUND_TRIPS} round trips {through:.1?} through the proxy, {straight:.1?} straight to the broker"))
 }
 
 async fn throughput_capped(fault: Fault, proxied: &str, direct: &str) -> Result<String, BrokerError> {

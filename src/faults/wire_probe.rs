@@ -128,15 +128,19 @@ async fn read_fully(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize>
     Ok(reads)
 }
 
-/// The shortest of `samples` round trips to `address` on one connection.
-pub async fn shortest_round_trip(address: &str, samples: usize, deadline: Duration) -> io::Result<Duration> {
-    let mut probe = Probe::connect(address, deadline).await?;
-    let mut best = Duration::MAX;
+/// The shortest of `samples` round trips to each of `first` and `second`,
+/// taken in turns, so that both see the broker equally busy (a broker slowed
+/// by its neighbours for a moment slows one side only if they are taken apart).
+pub async fn shortest_round_trips(first: &str, second: &str, samples: usize, deadline: Duration) -> io::Result<(Duration, Duration)> {
+    let mut probes = [Probe::connect(first, deadline).await?, Probe::connect(second, deadline).await?];
+    let mut best = [Duration::MAX; 2];
     for _ in 0..samples {
-        let (took, _) = tokio::time::timeout(deadline, probe.round_trip()).await.map_err(|_| timed_out(address, deadline))??;
-        best = best.min(took);
+        for (i, (probe, address)) in probes.iter_mut().zip([first, second]).enumerate() {
+            let (took, _) = tokio::time::timeout(deadline, probe.round_trip()).await.map_err(|_| timed_out(address, deadline))??;
+            best[i] = best[i].min(took);
+        }
     }
-    Ok(best)
+    Ok((best[0], best[1]))
 }
 
 /// Bytes per second of `requests` pipelined requests of 16 KiB each to

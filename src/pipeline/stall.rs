@@ -16,7 +16,9 @@
 //! rebuilt too. Seen in the container's clean-restart scenario: after the
 //! broker came back, the consumer held no partitions and every metadata request
 //! failed with "Broker transport failure" for as long as we watched, while
-//! fresh clients reached the broker at once.
+//! fresh clients reached the broker at once. A client that holds no partition
+//! is asked for the topic's metadata instead, so that it too is rebuilt when
+//! it cannot reach the broker.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,6 +91,15 @@ impl StallWatch {
 /// `(partition, position, high watermark)`. Blocking: run it off the async threads.
 pub fn behind(consumer: &Arc<crate::pipeline::consumer::Client>, topic: &str) -> Result<Vec<(i32, i64, i64)>, rdkafka::error::KafkaError> {
     let positions = consumer.position()?;
+    if positions.elements_for_topic(topic).is_empty() {
+        // Holding nothing is no stall by itself (another member may hold the
+        // partitions), but a client that cannot even fetch metadata is out of
+        // the broker's reach: that error counts as a failed check. Seen after
+        // a broker froze and thawed: the group took the partitions away and
+        // every metadata request of the old client failed from then on.
+        consumer.fetch_metadata(Some(topic), QUERY_TIMEOUT)?;
+        return Ok(Vec::new());
+    }
     let mut unknown = TopicPartitionList::new();
     for el in positions.elements_for_topic(topic) {
         if !matches!(el.offset(), Offset::Offset(_)) {

@@ -93,3 +93,37 @@ async fn a_consumer_that_cannot_reach_the_broker_is_rebuilt_and_reads_once_it_is
     DashProducer::close_shared(producer).await;
     Ok(())
 }
+
+/// A client that holds no partition and cannot reach the broker is rebuilt
+/// too: with the broker down before the consumer starts, it never joins its
+/// group, and the watch asks for metadata, not positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_holding_no_partition_that_cannot_reach_the_broker_is_rebuilt() -> anyhow::Result<()> {
+    logs();
+    let broker = MockBroker::start(1)?;
+    let topic = unique("stall-unassigned");
+    broker.create_topic(&topic, 1).await?;
+    let metrics = Metrics::new();
+    let producer = Arc::new(DashProducer::new(&broker.client_config(), ProducerSettings::new(&topic), metrics.clone())?);
+    send(&producer, 20).await?;
+    broker.apply(&dashstream::broker::BrokerAction::Down { broker: 1 }).await?;
+    let mut settings = ConsumerSettings::new(&topic, unique("stall-group"));
+    settings.restart_when_stalled = Some(Duration::from_secs(1));
+    let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics.clone())?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metrics.stall_restarts.get() == 0 {
+        anyhow::ensure!(Instant::now() < deadline, "never rebuilt; {}", consumer.describe_position());
+        consumer.next(Duration::from_millis(100)).await?;
+    }
+    broker.apply(&dashstream::broker::BrokerAction::Up { broker: 1 }).await?;
+    let mut seen = BTreeSet::new();
+    while seen.len() < 20 {
+        anyhow::ensure!(Instant::now() < deadline, "{} of 20 read after the broker came back", seen.len());
+        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
+            seen.insert(envelope.header.expect("a header").sequence);
+        }
+    }
+    assert_eq!(consumer.finish().await?.stall_restarts, 1);
+    DashProducer::close_shared(producer).await;
+    Ok(())
+}
