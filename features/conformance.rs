@@ -109,7 +109,7 @@ async fn main_async() -> ExitCode {
     };
     let result = suite::run(&opts).await;
     print_result(&result);
-    let outcomes = run_replicas().await;
+    let outcomes = quietly_failing(run_replicas()).await;
     let (caught, missed) = (outcomes.iter().filter(|o| o.caught).count(), outcomes.iter().filter(|o| !o.caught).count());
     // The report again, now with the replicas' column of the verdict matrix.
     let summary = result.report_summary();
@@ -134,6 +134,24 @@ async fn main_async() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Runs `replicas` with a panic hook that prints one line per panic instead
+/// of the default report. Every replica is meant to fail its steps (a failed
+/// step is a panic in cucumber). Cucumber silences panics during a run and
+/// then puts back the hook it found; with the replicas running at once, one
+/// run put the default hook back while others still ran, and with
+/// `RUST_BACKTRACE` set each of their planned failures printed some 80 lines
+/// of backtrace into the CI log. The default hook is back once they are done.
+async fn quietly_failing<T>(replicas: impl std::future::Future<Output = T>) -> T {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(ToString::to_string).unwrap_or_default();
+        println!("  (a replica's step panicked at {at}; what it said is in the lines below)");
+    }));
+    let out = replicas.await;
+    std::panic::set_hook(default_hook);
+    out
 }
 
 /// Runs each replica's feature with the replica as the pipeline, all at once
