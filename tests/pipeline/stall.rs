@@ -59,6 +59,34 @@ async fn a_consumer_that_stops_fetching_with_records_waiting_is_rebuilt_and_read
     Ok(())
 }
 
+/// A consumer of `topic` on `broker` whose stall watch looks after 1 s quiet.
+fn watched_consumer(broker: &MockBroker, topic: &str, metrics: &Metrics) -> anyhow::Result<DashConsumer> {
+    let mut settings = ConsumerSettings::new(topic, unique("stall-group"));
+    settings.restart_when_stalled = Some(Duration::from_secs(1));
+    Ok(DashConsumer::new(&broker.client_config(), settings, metrics.clone())?)
+}
+
+/// Polls `consumer` until the stall watch has rebuilt its client once.
+async fn until_rebuilt(consumer: &mut DashConsumer, metrics: &Metrics, deadline: Instant) -> anyhow::Result<()> {
+    while metrics.stall_restarts.get() == 0 {
+        anyhow::ensure!(Instant::now() < deadline, "never rebuilt; {}", consumer.describe_position());
+        consumer.next(Duration::from_millis(100)).await?;
+    }
+    Ok(())
+}
+
+/// Polls `consumer` until it has read `count` distinct sequences.
+async fn until_read(consumer: &mut DashConsumer, count: usize, deadline: Instant) -> anyhow::Result<()> {
+    let mut seen = BTreeSet::new();
+    while seen.len() < count {
+        anyhow::ensure!(Instant::now() < deadline, "{} of {count} read after the broker came back", seen.len());
+        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
+            seen.insert(envelope.header.expect("a header").sequence);
+        }
+    }
+    Ok(())
+}
+
 /// A client that cannot reach the broker for two checks in a row is rebuilt
 /// too (here the broker really is down, so the new client simply waits), and
 /// once the broker is back the records are read.
@@ -70,25 +98,14 @@ async fn a_consumer_that_cannot_reach_the_broker_is_rebuilt_and_reads_once_it_is
     broker.create_topic(&topic, 1).await?;
     let metrics = Metrics::new();
     let producer = Arc::new(DashProducer::new(&broker.client_config(), ProducerSettings::new(&topic), metrics.clone())?);
-    let mut settings = ConsumerSettings::new(&topic, unique("stall-group"));
-    settings.restart_when_stalled = Some(Duration::from_secs(1));
-    let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics.clone())?;
+    let mut consumer = watched_consumer(&broker, &topic, &metrics)?;
     consumer.wait_for_assignment(Duration::from_secs(30)).await?;
     broker.apply(&dashstream::broker::BrokerAction::Down { broker: 1 }).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while metrics.stall_restarts.get() == 0 {
-        anyhow::ensure!(Instant::now() < deadline, "never rebuilt; {}", consumer.describe_position());
-        consumer.next(Duration::from_millis(100)).await?;
-    }
+    until_rebuilt(&mut consumer, &metrics, deadline).await?;
     broker.apply(&dashstream::broker::BrokerAction::Up { broker: 1 }).await?;
     send(&producer, 20).await?;
-    let mut seen = BTreeSet::new();
-    while seen.len() < 20 {
-        anyhow::ensure!(Instant::now() < deadline, "{} of 20 read after the broker came back", seen.len());
-        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
-            seen.insert(envelope.header.expect("a header").sequence);
-        }
-    }
+    until_read(&mut consumer, 20, deadline).await?;
     assert_eq!(consumer.finish().await?.stall_restarts, 1);
     DashProducer::close_shared(producer).await;
     Ok(())
@@ -107,22 +124,11 @@ async fn a_consumer_holding_no_partition_that_cannot_reach_the_broker_is_rebuilt
     let producer = Arc::new(DashProducer::new(&broker.client_config(), ProducerSettings::new(&topic), metrics.clone())?);
     send(&producer, 20).await?;
     broker.apply(&dashstream::broker::BrokerAction::Down { broker: 1 }).await?;
-    let mut settings = ConsumerSettings::new(&topic, unique("stall-group"));
-    settings.restart_when_stalled = Some(Duration::from_secs(1));
-    let mut consumer = DashConsumer::new(&broker.client_config(), settings, metrics.clone())?;
+    let mut consumer = watched_consumer(&broker, &topic, &metrics)?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while metrics.stall_restarts.get() == 0 {
-        anyhow::ensure!(Instant::now() < deadline, "never rebuilt; {}", consumer.describe_position());
-        consumer.next(Duration::from_millis(100)).await?;
-    }
+    until_rebuilt(&mut consumer, &metrics, deadline).await?;
     broker.apply(&dashstream::broker::BrokerAction::Up { broker: 1 }).await?;
-    let mut seen = BTreeSet::new();
-    while seen.len() < 20 {
-        anyhow::ensure!(Instant::now() < deadline, "{} of 20 read after the broker came back", seen.len());
-        if let Some(Event::Message { envelope, .. }) = consumer.next(Duration::from_millis(100)).await? {
-            seen.insert(envelope.header.expect("a header").sequence);
-        }
-    }
+    until_read(&mut consumer, 20, deadline).await?;
     assert_eq!(consumer.finish().await?.stall_restarts, 1);
     DashProducer::close_shared(producer).await;
     Ok(())
