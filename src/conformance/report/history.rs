@@ -55,7 +55,25 @@ pub fn key(r: &ScenarioRecord) -> String {
 /// Appends `run` to the history file.
 pub fn append(path: &Path, run: &Run) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(f, "{}", serde_json::to_string(run).map_err(std::io::Error::other)?)
+    writeln!(f, "{}", serde_json::to_string(run).map_err(std::io::Error::other)?)?;
+    drop(f);
+    keep_last(path, KEPT_RUNS)
+}
+
+/// Runs kept in a history file (a full suite's run is about 13 KB): older ones are dropped.
+pub const KEPT_RUNS: usize = 200;
+
+/// Rewrites `path` with its last `n` lines when it has more (a new file, then a rename).
+fn keep_last(path: &Path, n: usize) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= n {
+        return Ok(());
+    }
+    let kept = lines[lines.len() - n..].join("\n") + "\n";
+    let fresh = path.with_extension("jsonl.new");
+    std::fs::write(&fresh, kept)?;
+    std::fs::rename(fresh, path)
 }
 
 /// The last `n` runs, oldest first; lines that do not parse (an older format) are left out.
@@ -109,5 +127,20 @@ mod tests {
         assert_eq!(flaky(&runs), ["[mock] a"]);
         assert_eq!(last(&path, 1)[0].passed(), 1);
         assert_eq!(flaky(&last(&path, 1)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn only_the_last_runs_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("history-reference.jsonl");
+        for i in 0..5 {
+            let status = if i == 4 { "failed" } else { "passed" };
+            append(&path, &run(&[("[mock] a", status)])).expect("append");
+        }
+        keep_last(&path, 2).expect("trim");
+        let runs = last(&path, 10);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!((runs[0].passed(), runs[1].passed()), (1, 0), "the newest runs stay");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1, "no file left beside it");
     }
 }
