@@ -120,8 +120,7 @@ impl Broker for MockBroker {
             admin::wait_for_leaders(&self.client_config(), topic, existing, Duration::from_secs(30)).await?;
             return Ok(TopicStatus { partitions: existing, created: false });
         }
-        self.with(|c| c.create_topic(topic, partitions, self.replication_factor()))
-            .map_err(|e| BrokerError::kafka(format!("creating mock topic {topic}"), e))?;
+        self.create_topic_now(topic, partitions)?;
         admin::wait_for_leaders(&self.client_config(), topic, partitions, Duration::from_secs(30)).await?;
         Ok(TopicStatus { partitions, created: true })
     }
