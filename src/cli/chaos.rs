@@ -128,6 +128,7 @@ fn scenario_record(args: &ChaosArgs, kind: BrokerKind, seed: u64, plan: &[Schedu
         status: if v.verdict == "pass" { "passed" } else { "failed" }.into(),
         error: (v.verdict != "pass").then(|| failure_message(v)),
         seconds: v.duration_s,
+        serial: false,
         evidence: Evidence {
             broker: v.broker.clone(),
             pipeline: "reference".into(),

@@ -62,6 +62,8 @@ pub struct ScenarioRecord {
     pub error: Option<String>,
     /// Wall time from the scenario's first step to its end.
     pub seconds: f64,
+    /// Tagged `@serial`: it ran alone, not next to the others.
+    pub serial: bool,
     pub evidence: Evidence,
 }
 
@@ -79,22 +81,40 @@ impl ScenarioRecord {
             status: status.into(),
             error: None,
             seconds: 1.0,
+            serial: false,
             evidence: Evidence::default(),
         }
     }
 }
 
-/// One line per backend naming its longest scenario: the run's critical path,
-/// since scenarios run concurrently and the backend ends with its slowest.
-pub fn critical_path(records: &[ScenarioRecord]) -> Vec<String> {
-    let mut longest: BTreeMap<&str, &ScenarioRecord> = BTreeMap::new();
-    for r in records {
-        let slot = longest.entry(r.backend.as_str()).or_insert(r);
-        if r.seconds > slot.seconds {
-            *slot = r;
-        }
-    }
-    longest.into_iter().map(|(backend, r)| format!("{backend}: critical path {} ({:.1} s)", r.scenario, r.seconds)).collect()
+/// How long one backend took, and how long opening its broker took of that.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendTiming {
+    pub backend: String,
+    pub wall: f64,
+    pub opening: f64,
+}
+
+/// One line per backend: the run's critical path. The broker opens first; the
+/// `@serial` scenarios run alone, one after the other; the rest run together,
+/// so they end with the slowest of them; what is left is starting and ending
+/// scenarios and writing the reports.
+pub fn critical_path(records: &[ScenarioRecord], timings: &[BackendTiming]) -> Vec<String> {
+    timings
+        .iter()
+        .filter(|t| records.iter().any(|r| r.backend == t.backend))
+        .map(|t| {
+            let mine = || records.iter().filter(|r| r.backend == t.backend);
+            let serial: Vec<&ScenarioRecord> = mine().filter(|r| r.serial).collect();
+            let longest = mine().filter(|r| !r.serial).max_by(|a, b| a.seconds.total_cmp(&b.seconds));
+            let mut parts = vec![format!("opening the broker {:.1} s", t.opening)];
+            parts.extend(serial.iter().map(|r| format!("alone (@serial): {} {:.1} s", r.scenario, r.seconds)));
+            parts.extend(longest.map(|r| format!("the slowest of the concurrent: {} {:.1} s", r.scenario, r.seconds)));
+            let accounted = t.opening + serial.iter().map(|r| r.seconds).sum::<f64>() + longest.map_or(0.0, |r| r.seconds);
+            parts.push(format!("the rest (starting and ending scenarios, reports) {:.1} s", (t.wall - accounted).max(0.0)));
+            format!("{}: critical path {:.1} s = {}", t.backend, t.wall, parts.join(" + "))
+        })
+        .collect()
 }
 
 /// Collects the evidence from a world.
@@ -200,9 +220,18 @@ mod tests {
     }
 
     #[test]
-    fn the_critical_path_is_each_backends_longest_scenario() {
-        let records = [record("mock", "a", 3.0), record("container", "b", 40.5), record("mock", "c", 16.1), record("container", "d", 2.0)];
-        assert_eq!(critical_path(&records), ["container: critical path b (40.5 s)", "mock: critical path c (16.1 s)"]);
+    fn the_critical_path_is_the_broker_the_serial_scenarios_and_the_slowest_concurrent_one() {
+        let serial = ScenarioRecord { serial: true, ..record("mock", "s", 2.0) };
+        let records = [record("mock", "a", 3.0), record("container", "b", 40.5), record("mock", "c", 10.0), serial, record("container", "d", 2.0)];
+        let timing = |backend: &str, wall, opening| BackendTiming { backend: backend.into(), wall, opening };
+        let timings = [timing("mock", 14.0, 0.5), timing("container", 50.0, 6.0), timing("cluster", 1.0, 1.0)];
+        assert_eq!(
+            critical_path(&records, &timings),
+            [
+                "mock: critical path 14.0 s = opening the broker 0.5 s + alone (@serial): s 2.0 s + the slowest of the concurrent: c 10.0 s + the rest (starting and ending scenarios, reports) 1.5 s",
+                "container: critical path 50.0 s = opening the broker 6.0 s + the slowest of the concurrent: b 40.5 s + the rest (starting and ending scenarios, reports) 3.5 s",
+            ]
+        );
     }
 
     #[test]

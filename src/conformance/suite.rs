@@ -64,6 +64,8 @@ pub struct BackendResult {
     /// The backend could not even start (no Docker host, ...).
     pub error: Option<String>,
     pub seconds: f64,
+    /// Of `seconds`, how long opening the broker took (a container starting, say).
+    pub opening_seconds: f64,
 }
 
 /// The whole run.
@@ -84,7 +86,12 @@ impl SuiteResult {
     /// The summary, then each backend's critical path: the report's opening lines.
     pub fn report_summary(&self) -> Vec<String> {
         let mut lines = self.summary();
-        lines.extend(evidence::critical_path(&self.records));
+        let timings: Vec<evidence::BackendTiming> = self
+            .backends
+            .iter()
+            .map(|b| evidence::BackendTiming { backend: b.backend.to_string(), wall: b.seconds, opening: b.opening_seconds })
+            .collect();
+        lines.extend(evidence::critical_path(&self.records, &timings));
         lines
     }
 
@@ -127,7 +134,7 @@ fn wanted(backend: BrokerKind, tags: &[&String], filter: Option<&TagOperation>) 
 
 impl BackendResult {
     fn new(backend: BrokerKind) -> Self {
-        Self { backend, broker: String::new(), passed: 0, failed: 0, skipped: 0, failed_run: true, error: None, seconds: 0.0 }
+        Self { backend, broker: String::new(), passed: 0, failed: 0, skipped: 0, failed_run: true, error: None, seconds: 0.0, opening_seconds: 0.0 }
     }
 }
 
@@ -169,6 +176,7 @@ async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult
         }
     };
     result.broker = broker.describe();
+    result.opening_seconds = started.elapsed().as_secs_f64();
     let env = Arc::new(SuiteEnv {
         backend,
         broker: broker.clone(),
@@ -176,6 +184,7 @@ async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult
         injector: opts.injector.clone(),
         scan_roots: opts.scan_roots.clone(),
         cli: opts.cli.clone(),
+        connection: opts.connection.clone(),
     });
     let records: Arc<Mutex<Vec<ScenarioRecord>>> = Arc::default();
     let console = SharedBuf::default();
@@ -251,6 +260,7 @@ fn record_of(backend: BrokerKind, feature: &cucumber::gherkin::Feature, scenario
         status: status.to_string(),
         error,
         seconds,
+        serial: scenario.tags.iter().chain(&feature.tags).any(|t| t == "serial"),
         evidence,
     }
 }

@@ -23,6 +23,9 @@ pub struct SuiteEnv {
     pub scan_roots: Vec<PathBuf>,
     /// The `dashstream` binary, for scenarios that run the shipped commands as processes.
     pub cli: Option<PathBuf>,
+    /// How the run opened its broker (Kafka version, `-X` settings, profile): a
+    /// fault scenario's broker of its own is opened the same way.
+    pub connection: crate::broker::factory::ConnectionArgs,
 }
 
 /// What `dashstream aggregate` did under traffic.

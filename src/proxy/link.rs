@@ -85,8 +85,12 @@ pub(super) async fn serve(client: TcpStream, upstream: String, mut toxics: watch
 }
 
 /// Waits while the black hole holds. False if the connection was reset meanwhile.
-async fn wait_out_black_hole(toxics: &mut watch::Receiver<ToxicSet>, reset: Option<&mut watch::Receiver<bool>>) -> bool {
-    let mut never = watch::channel(false).1;
+/// Each wait sleeps until the hole lifts, the toxics change or a reset: it
+/// never spins (a connection accepted into the hole once polled a closed
+/// channel in a loop, a core's worth of CPU per held connection).
+pub(super) async fn wait_out_black_hole(toxics: &mut watch::Receiver<ToxicSet>, reset: Option<&mut watch::Receiver<bool>>) -> bool {
+    // No reset to watch: a channel whose sender lives as long as the wait, so it never fires.
+    let (_never_sent, mut never) = watch::channel(false);
     let reset = reset.unwrap_or(&mut never);
     loop {
         if *reset.borrow() {

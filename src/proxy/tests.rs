@@ -166,3 +166,28 @@ async fn an_unreachable_upstream_closes_the_client() {
     let closed = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf)).await.expect("closed within the deadline");
     assert!(closed.as_ref().map(|n| *n == 0).unwrap_or_else(is_reset), "{closed:?}");
 }
+
+/// Counts how often the wrapped future is polled: a wait that spins is polled
+/// thousands of times, one that sleeps a handful.
+struct PollCounter<F> {
+    inner: std::pin::Pin<Box<F>>,
+    polls: usize,
+}
+
+impl<F: std::future::Future> std::future::Future for PollCounter<F> {
+    type Output = (F::Output, usize);
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        self.polls += 1;
+        let polls = self.polls;
+        self.inner.as_mut().poll(cx).map(|out| (out, polls))
+    }
+}
+
+#[tokio::test]
+async fn a_connection_held_in_the_black_hole_sleeps_instead_of_spinning() {
+    let (_toxics, mut rx) = watch::channel(ToxicSet::default().with(Toxic::BlackHole { lasts: Some(Duration::from_millis(300)) }));
+    let wait = PollCounter { inner: Box::pin(async move { link::wait_out_black_hole(&mut rx, None).await }), polls: 0 };
+    let (lifted, polls) = wait.await;
+    assert!(lifted, "the hole lifted by itself, no reset");
+    assert!(polls <= 5, "the wait was polled {polls} times in 300 ms: it spins");
+}
