@@ -116,6 +116,8 @@ pub(super) async fn consume(
     let mut since_commit = record(&ledger, early);
     let mut crash_pending = false;
     let mut stopped_at: Option<Instant> = None;
+    // After the stop: when to ask the broker for the lag next (at once when a poll came back empty).
+    let mut lag_check_at = Instant::now();
     loop {
         crash_pending |= crashes.try_recv().is_ok();
         // Crash only with something processed and not yet committed, so the crash is a real one.
@@ -135,25 +137,36 @@ pub(super) async fn consume(
                 lock(&ledger).errors.push("consumer-crash: nothing was read before the end of the run, so it never crashed".into());
             }
             // Caught up means at the end of the log (duplicates written during
-            // the fault included), committed: lag zero, or the deadline.
-            commit(&mut consumer, &ledger).await;
-            let lag = consumer.update_lag().await;
-            if lag.as_ref().is_ok_and(|lag| lag.values().all(|l| *l == 0)) {
-                break;
-            }
-            if stop_deadline(&mut stopped_at) {
-                let lag = lag.map_or_else(|e| format!("unknown ({e})"), |l| format!("{l:?}"));
-                let state = consumer.describe_position();
-                lock(&ledger).errors.push(format!("consumer-stuck: not at the end of the log {STOP_DEADLINE:?} after the stop: lag {lag}; {state}"));
-                break;
+            // the fault included), committed: lag zero, or the deadline. The
+            // lag is a round trip to the broker: asked for when a poll came
+            // back empty or every LAG_CHECK_EVERY, never once per record (that
+            // throttled a consumer re-reading 700 records after a rebalance to
+            // ten a second, past the deadline).
+            let deadline_passed = stop_deadline(&mut stopped_at);
+            if Instant::now() >= lag_check_at || deadline_passed {
+                commit(&mut consumer, &ledger).await;
+                let lag = consumer.update_lag().await;
+                if lag.as_ref().is_ok_and(|lag| lag.values().all(|l| *l == 0)) {
+                    break;
+                }
+                if deadline_passed {
+                    let lag = lag.map_or_else(|e| format!("unknown ({e})"), |l| format!("{l:?}"));
+                    let state = consumer.describe_position();
+                    lock(&ledger).errors.push(format!("consumer-stuck: not at the end of the log {STOP_DEADLINE:?} after the stop: lag {lag}; {state}"));
+                    break;
+                }
+                lag_check_at = Instant::now() + LAG_CHECK_EVERY;
             }
         }
-        if let Some(event) = consumer.next(Duration::from_millis(100)).await? {
-            since_commit += record(&ledger, vec![event]);
-            if since_commit >= 100 {
-                since_commit = 0;
-                commit(&mut consumer, &ledger).await;
+        match consumer.next(Duration::from_millis(100)).await? {
+            Some(event) => {
+                since_commit += record(&ledger, vec![event]);
+                if since_commit >= 100 {
+                    since_commit = 0;
+                    commit(&mut consumer, &ledger).await;
+                }
             }
+            None => lag_check_at = Instant::now(),
         }
     }
     let report = consumer.finish().await?;
@@ -184,3 +197,6 @@ fn stop_deadline(stopped_at: &mut Option<Instant>) -> bool {
 
 /// How long after the stop request the consumer may take to reach the end of the log.
 const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// While records keep coming after the stop, how often the lag is asked for.
+const LAG_CHECK_EVERY: Duration = Duration::from_millis(500);

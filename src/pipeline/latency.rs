@@ -71,6 +71,12 @@ pub struct Percentiles {
     pub p99: f64,
     pub max: f64,
     pub count: u64,
+    /// Samples of exactly 0 µs. A transit through a broker takes time, so many
+    /// of them are negative differences clamped to zero; one can be chance (a
+    /// producer clock set 5 ms ahead of a 5 ms transit). Not printed: it is
+    /// for the conformance checks.
+    #[serde(skip)]
+    pub zeros: u64,
 }
 
 /// Serializes percentiles as `null` when nothing was measured: zeros would
@@ -133,12 +139,20 @@ pub fn percentiles_of<T: Copy + Ord + Into<i128>>(v: &mut [T]) -> Percentiles {
     v.sort_unstable();
     let ms = |us: T| Into::<i128>::into(us) as f64 / 1000.0;
     let rank = |q: f64| ms(v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]);
-    Percentiles { min: ms(v[0]), p50: rank(0.50), p99: rank(0.99), max: ms(v[v.len() - 1]), count: v.len() as u64 }
+    let zeros = v.iter().filter(|&&us| Into::<i128>::into(us) == 0).count() as u64;
+    Percentiles { min: ms(v[0]), p50: rank(0.50), p99: rank(0.99), max: ms(v[v.len() - 1]), count: v.len() as u64, zeros }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_zeros_are_counted_apart() {
+        let p = percentiles_of(&mut [0i64, 1_500, 0, 700]);
+        assert_eq!((p.count, p.zeros, p.min, p.max), (4, 2, 0.0, 1.5));
+        assert_eq!(percentiles_of(&mut [1i64, 2]).zeros, 0);
+    }
 
     #[test]
     fn negative_differences_are_skew_not_latency() {

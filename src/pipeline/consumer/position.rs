@@ -148,7 +148,10 @@ impl DashConsumer {
                 let waiting: Vec<String> = behind.iter().map(|(p, at, high)| format!("{p}: at {at}, log ends at {high}")).collect();
                 format!("records wait ({})", waiting.join("; "))
             }
-            Ok(_) => return self.stall.query_answered(),
+            Ok(_) => {
+                tracing::debug!("stall check: nothing waits beyond the assigned positions ({})", self.describe_position());
+                return self.stall.query_answered();
+            }
             Err(e) if self.stall.query_failed() => format!("the broker was out of its reach for {} checks in a row ({e})", stall::FAILED_CHECKS),
             Err(e) => return tracing::debug!("stall check could not reach the broker: {e}"),
         };
