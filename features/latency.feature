@@ -30,7 +30,7 @@ Feature: Latency is never negative, even when clocks disagree
   # messages sent before that wait for it (a startup cost, not the pipeline's latency).
   @serial
   Scenario: Latency is low against a local broker
-    When a producer with the latency profile sends 500 messages of 600 bytes at 500 per second
+    When a producer with the latency profile sends 500 messages of 600 bytes at 250 per second
     And the consumer has caught up
     Then no latency is negative
     And the 99th percentile latency is under 100 ms
