@@ -67,16 +67,6 @@ impl Jvm {
 }
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How long the controller waits for a silent broker's heartbeat before it
-/// fences it, and how often a broker sends one: 3 s and 0.5 s instead of
-/// Kafka's 9 s and 2 s. A killed broker that restarts cannot register until
-/// its old session is fenced ("DuplicateBrokerRegistrationException" every
-/// 2 s): `docker kill` then `docker start` took 12 s to "Kafka Server started"
-/// with the defaults and 4.9 s with these (measured 2026-11-29); a lost leader
-/// in a cluster is replaced as much sooner. Only a dead broker's fencing gets
-/// quicker; what a fault must not break stays the same.
-const BROKER_SESSION: [(&str, &str); 2] = [("KAFKA_BROKER_SESSION_TIMEOUT_MS", "3000"), ("KAFKA_BROKER_HEARTBEAT_INTERVAL_MS", "500")];
-
 /// Kept only for its `Drop`, which removes the container.
 #[allow(dead_code)]
 enum Handle {
@@ -157,9 +147,6 @@ impl ContainerBroker {
             .with_label(OWNER_LABEL, std::process::id().to_string())
             .with_startup_timeout(STARTUP_TIMEOUT);
         if let Some((key, value)) = jvm.env() {
-            request = request.with_env_var(key, value);
-        }
-        for (key, value) in BROKER_SESSION {
             request = request.with_env_var(key, value);
         }
         request = request.with_cmd(direct_route::start_command(route, advertised));
@@ -323,8 +310,6 @@ fn cluster_node_env(id: i32, name: &str, advertised: u16, voters: &str, size: i3
         ("KAFKA_DEFAULT_REPLICATION_FACTOR", rf.clone()),
         ("KAFKA_MIN_INSYNC_REPLICAS", min_isr.into()),
         ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0".into()),
-        (BROKER_SESSION[0].0, BROKER_SESSION[0].1.into()),
-        (BROKER_SESSION[1].0, BROKER_SESSION[1].1.into()),
         ("KAFKA_LOG_DIRS", "/tmp/kraft-combined-logs".into()),
         ("KAFKA_HEAP_OPTS", HEAP.into()),
         ("KAFKA_JVM_PERFORMANCE_OPTS", QUICK_START_JVM.into()),

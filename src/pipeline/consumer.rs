@@ -172,7 +172,6 @@ impl DashConsumer {
         // Latency matters more than fetch efficiency here: do not park fetches for 500 ms.
         set_default(&mut cfg, "fetch.wait.max.ms", "50");
         set_default(&mut cfg, "fetch.error.backoff.ms", "50");
-        set_default(&mut cfg, "reconnect.backoff.max.ms", super::RECONNECT_BACKOFF_MAX_MS);
         let consumer = subscribed(&cfg, &settings.topic, settings.start)?;
         let mut pcfg = crate::broker::roles::for_producer(client);
         // Dead letters are the last copy of a record: always fully acknowledged.

@@ -48,13 +48,6 @@ pub(crate) fn set_default(cfg: &mut ClientConfig, key: &str, value: &str) {
     }
 }
 
-/// The longest pause between attempts to reach a broker that went away:
-/// 1 s, as in Kafka's own Java clients (`reconnect.backoff.max.ms`), not
-/// librdkafka's 10 s. With 10 s, a client backed off for up to 6 s after a
-/// restarted broker was back (seen in the clean-restart fault scenario: the
-/// producer's buffered sends were acknowledged 6 s after the broker answered).
-pub(crate) const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
-
 /// How long closing a client may take before the caller goes on without it.
 pub const CLOSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 

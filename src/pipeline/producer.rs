@@ -168,7 +168,6 @@ impl DashProducer {
         let acks_all = matches!(cfg.get("acks"), Some("all") | Some("-1"));
         set_default(&mut cfg, "enable.idempotence", if acks_all { "true" } else { "false" });
         set_default(&mut cfg, "linger.ms", "5");
-        set_default(&mut cfg, "reconnect.backoff.max.ms", super::RECONNECT_BACKOFF_MAX_MS);
         // `-X compression.type` wins over the setting, as every `-X` does.
         set_default(&mut cfg, "compression.type", settings.batch_compression.as_str());
         cfg.set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string());
