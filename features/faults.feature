@@ -149,6 +149,7 @@ Feature: No acknowledged message is lost when things break
     And no acknowledged message is lost
     And every acknowledged message was read, repeats counted as duplicates
     And the consumer caught up once the fault healed
+    And every broker is advertised at its fault proxy, never at the address behind it
 
   @container-only
   Scenario: A storm of connection resets

@@ -50,6 +50,13 @@ pub async fn topic_missing(config: &ClientConfig, topic: &str, timeout: Duration
     })
 }
 
+/// Every broker in the cluster's metadata, as `(id, "host:port")`: the
+/// addresses the cluster advertises to clients.
+pub async fn advertised_brokers(config: &ClientConfig, timeout: Duration) -> Result<Vec<(i32, String)>, BrokerError> {
+    let md = metadata(config, None, timeout).await.map_err(|e| BrokerError::kafka("asking for the cluster's brokers", e))?;
+    Ok(md.brokers().iter().map(|b| (b.id(), format!("{}:{}", b.host(), b.port()))).collect())
+}
+
 /// Waits until the cluster's metadata lists at least `brokers` brokers.
 pub async fn wait_for_brokers(config: &ClientConfig, brokers: usize, deadline: Duration) -> Result<(), BrokerError> {
     let start = Instant::now();

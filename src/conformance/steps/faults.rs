@@ -45,6 +45,29 @@ async fn shared_broker(w: &mut DashWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Asked straight (past its proxy), the cluster's metadata sends clients to
+/// each broker's fault proxy, never to the address behind it: no client
+/// connection can bypass a toxic. Every broker the scenario started is listed.
+#[then("every broker is advertised at its fault proxy, never at the address behind it")]
+async fn advertised_at_fault_proxies(w: &mut DashWorld) -> anyhow::Result<()> {
+    let broker = w.own_broker.clone().ok_or_else(|| anyhow::anyhow!("this scenario has no broker of its own"))?;
+    let ids = broker.broker_ids();
+    let first = ids.first().and_then(|&id| broker.upstream_address(id)).ok_or_else(|| anyhow::anyhow!("no fault proxy in front of the brokers"))?;
+    let mut config = rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", &first);
+    let mut advertised = crate::broker::admin::advertised_brokers(&config, Duration::from_secs(10)).await?;
+    advertised.sort();
+    let listed: Vec<i32> = advertised.iter().map(|(id, _)| *id).collect();
+    anyhow::ensure!(listed == ids, "brokers {ids:?} started, metadata from {first} lists {advertised:?}");
+    for (id, address) in &advertised {
+        let (proxy, behind) = (broker.broker_address(*id), broker.upstream_address(*id));
+        anyhow::ensure!(behind.as_deref() != Some(address.as_str()), "broker {id} advertised at {address}, past its proxy");
+        anyhow::ensure!(proxy.as_deref() == Some(address.as_str()), "broker {id} advertised at {address}, its proxy is {proxy:?}");
+    }
+    w.notes.push(format!("advertised: {}", advertised.iter().map(|(id, a)| format!("broker {id} at {a}")).collect::<Vec<_>>().join(", ")));
+    Ok(())
+}
+
 #[when(expr = "steady traffic meets the fault {string}")]
 async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     traffic_at_rate_meets(w, 100, fault).await
