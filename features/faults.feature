@@ -9,8 +9,10 @@ Feature: No acknowledged message is lost when things break
   dropped packets, the producer saw retries, a raw Kafka request through the
   fault proxy took longer than one straight to the broker), and nothing else may fail unless
   the scenario says which failures it expects. A fault that breaks a broker
-  gets a broker of the scenario's own; a client crash runs on the broker the
-  other scenarios share, which it leaves alone.
+  gets a broker of the scenario's own; a fault of the network in front of a
+  broker gets a fault proxy of its own in front of the broker the other
+  scenarios share (their clients never pass through it); a client crash runs
+  on the shared broker, which it leaves alone.
 
   @container-only
   Scenario: A broker restarts cleanly
@@ -124,22 +126,24 @@ Feature: No acknowledged message is lost when things break
 
   @container-only
   Scenario: Every round trip to the broker gains 200 ms, with jitter
-    Given a broker of its own
+    Given the shared broker, reached through a fault proxy of its own
     When steady traffic meets the fault "proxy-latency"
     Then the fault really happened
     And no acknowledged message is lost
     And every acknowledged message was read, repeats counted as duplicates
     And no latency is negative in the run
     And the consumer caught up once the fault healed
+    And every broker is advertised at its fault proxy, never at the address behind it
 
   @container-only
   Scenario: Every connection to the broker is capped at 64 KiB/s
-    Given a broker of its own
+    Given the shared broker, reached through a fault proxy of its own
     When steady traffic of 400 messages a second meets the fault "proxy-bandwidth"
     Then the fault really happened
     And no acknowledged message is lost
     And every acknowledged message was read, repeats counted as duplicates
     And the consumer caught up once the fault healed
+    And every broker is advertised at its fault proxy, never at the address behind it
 
   @container-only
   Scenario: The partition leader is a black hole for 10 s in a 3-broker cluster
@@ -153,9 +157,10 @@ Feature: No acknowledged message is lost when things break
 
   @container-only
   Scenario: A storm of connection resets
-    Given a broker of its own
+    Given the shared broker, reached through a fault proxy of its own
     When steady traffic meets the fault "proxy-reset-storm"
     Then the fault really happened
     And no acknowledged message is lost
     And every acknowledged message was read, repeats counted as duplicates
     And the consumer caught up once the fault healed
+    And every broker is advertised at its fault proxy, never at the address behind it

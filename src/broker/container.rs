@@ -29,9 +29,10 @@ use testcontainers_modules::kafka::apache;
 
 use crate::proxy::FaultProxy;
 
-use super::direct_route::{self, Route};
+use super::direct_route::{self, ExtraListener, Route};
 use super::image::{self, KafkaImage};
 use super::orphans::sweep_orphans_once;
+use super::spare_route::{self, RoutePool};
 use super::ports::{self, CONTROLLER_PORT, INTERNAL_PORT, KAFKA_PORT};
 use super::{admin, Broker, BrokerAction, BrokerError, BrokerKind, READY_DEADLINE};
 
@@ -94,6 +95,8 @@ pub struct ContainerBroker {
     started_in: Duration,
     /// `address:port` of the `DIRECT` listener when clients use it (see `direct_route`).
     direct: Option<String>,
+    /// Routes of their own for scenarios' network faults, not lent out (see `spare_route`).
+    spare: RoutePool,
 }
 
 impl std::fmt::Debug for ContainerBroker {
@@ -119,6 +122,16 @@ impl ContainerBroker {
 
     /// Starts one KRaft broker that clients on this host reach by `route`, its JVM tuned as `jvm` says.
     pub async fn single_via(route: Route, jvm: Jvm) -> Result<Self, BrokerError> {
+        Self::start_single(route, jvm, 0).await
+    }
+
+    /// Starts the broker a suite's scenarios share, with `spare_routes`
+    /// routes of their own to lend to network-fault scenarios ([`Broker::spare_route`]).
+    pub async fn shared(spare_routes: usize) -> Result<Self, BrokerError> {
+        Self::start_single(Route::MappedPort, Jvm::QuickStart, spare_routes).await
+    }
+
+    async fn start_single(route: Route, jvm: Jvm, spare_routes: usize) -> Result<Self, BrokerError> {
         let docker = docker().await?;
         sweep_orphans_once(&docker).await;
         let image = image::resolve().await;
@@ -128,6 +141,7 @@ impl ContainerBroker {
             Route::Direct => None,
         };
         let advertised = proxy.as_ref().map_or(host_port, |p| p.address().port());
+        let spare = spare_route::reserve(spare_routes)?;
         let started = Instant::now();
         let run = run_id();
         let network = match route {
@@ -149,7 +163,12 @@ impl ContainerBroker {
         if let Some((key, value)) = jvm.env() {
             request = request.with_env_var(key, value);
         }
-        request = request.with_cmd(direct_route::start_command(route, advertised));
+        let extra: Vec<ExtraListener> =
+            spare.iter().map(|r| ExtraListener { name: r.name.clone(), port: r.container_port, advertised_port: r.proxy.address().port() }).collect();
+        for r in &spare {
+            request = request.with_mapped_port(r.host_port, ContainerPort::Tcp(r.container_port));
+        }
+        request = request.with_cmd(direct_route::start_command(route, advertised, &extra));
         if route == Route::Direct {
             request = request.with_network(network.clone());
         }
@@ -160,7 +179,8 @@ impl ContainerBroker {
             Route::Direct => direct_route::probe(&docker, &container_id, &network).await?,
         };
         let node = Node { id: 1, container_id, host_port, proxy, network, _handle: Handle::Module(handle) };
-        let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO, direct };
+        let spare = std::sync::Arc::new(std::sync::Mutex::new(spare));
+        let broker = Self { kind: BrokerKind::Container, image, nodes: vec![node], docker, started_in: Duration::ZERO, direct, spare };
         admin::wait_for_brokers(&broker.client_config(), 1, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
         tracing::info!(image = %broker.image, reason = broker.image.reason, bootstrap = %broker.bootstrap_servers(),
@@ -224,7 +244,7 @@ impl ContainerBroker {
         if let Some(source) = first_error {
             return Err(BrokerError::Start { image: image.to_string(), source });
         }
-        let broker = Self { kind: BrokerKind::Cluster, image, nodes, docker, started_in: Duration::ZERO, direct: None };
+        let broker = Self { kind: BrokerKind::Cluster, image, nodes, docker, started_in: Duration::ZERO, direct: None, spare: RoutePool::default() };
         admin::wait_for_brokers(&broker.client_config(), size as usize, READY_DEADLINE).await?;
         let broker = Self { started_in: started.elapsed(), ..broker };
         tracing::info!(image = %broker.image, bootstrap = %broker.bootstrap_servers(), secs = broker.started_in.as_secs_f64(),
@@ -357,6 +377,10 @@ impl Broker for ContainerBroker {
 
     fn upstream_address(&self, id: i32) -> Option<String> {
         self.node(id).ok().filter(|n| n.proxy.is_some()).map(Node::upstream_address)
+    }
+
+    fn spare_route(&self) -> Option<Box<dyn Broker>> {
+        spare_route::lend(&self.spare, self.describe())
     }
 
     async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {

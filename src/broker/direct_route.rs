@@ -33,11 +33,21 @@ pub enum Route {
     Direct,
 }
 
+/// An extra client listener: its name, its port inside the container, and
+/// the port on 127.0.0.1 it is advertised at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExtraListener {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+    pub(crate) advertised_port: u16,
+}
+
 /// The shell command that starts the broker with listeners for `route`:
 /// `PLAINTEXT` always, advertised at `127.0.0.1:<advertised_port>` (the fault
-/// proxy's port, or the mapped port without a proxy), and the `DIRECT` one
-/// (at the container's own address, known only inside it) when asked for.
-pub(crate) fn start_command(route: Route, advertised_port: u16) -> Vec<String> {
+/// proxy's port, or the mapped port without a proxy), the `DIRECT` one
+/// (at the container's own address, known only inside it) when asked for,
+/// and every `extra` one (the spare routes of [`super::spare_route`]).
+pub(crate) fn start_command(route: Route, advertised_port: u16, extra: &[ExtraListener]) -> Vec<String> {
     let mut listeners = "PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9093,CONTROLLER://0.0.0.0:9094".to_string();
     let mut protocols = "BROKER:PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_string();
     let mut advertised = format!("PLAINTEXT://127.0.0.1:{advertised_port},BROKER://localhost:9093");
@@ -45,6 +55,11 @@ pub(crate) fn start_command(route: Route, advertised_port: u16) -> Vec<String> {
         listeners.push_str(&format!(",DIRECT://0.0.0.0:{DIRECT_PORT}"));
         protocols.push_str(",DIRECT:PLAINTEXT");
         advertised.push_str(&format!(",DIRECT://$(hostname -i | cut -d' ' -f1):{DIRECT_PORT}"));
+    }
+    for l in extra {
+        listeners.push_str(&format!(",{}://0.0.0.0:{}", l.name, l.port));
+        protocols.push_str(&format!(",{}:PLAINTEXT", l.name));
+        advertised.push_str(&format!(",{}://127.0.0.1:{}", l.name, l.advertised_port));
     }
     let script = format!(
         "export KAFKA_LISTENERS={listeners} KAFKA_LISTENER_SECURITY_PROTOCOL_MAP={protocols} \
@@ -87,17 +102,26 @@ mod tests {
 
     #[test]
     fn mapped_port_route_advertises_only_the_mapped_port() {
-        let cmd = start_command(Route::MappedPort, 4321).join(" ");
+        let cmd = start_command(Route::MappedPort, 4321, &[]).join(" ");
         assert!(cmd.contains("KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://127.0.0.1:4321,BROKER://localhost:9093;"), "{cmd}");
         assert!(!cmd.contains("DIRECT"), "{cmd}");
     }
 
     #[test]
     fn direct_route_adds_a_listener_at_the_containers_address() {
-        let cmd = start_command(Route::Direct, 4321).join(" ");
+        let cmd = start_command(Route::Direct, 4321, &[]).join(" ");
         assert!(cmd.contains(",DIRECT://0.0.0.0:9095 "), "{cmd}");
         assert!(cmd.contains(",DIRECT:PLAINTEXT "), "{cmd}");
         assert!(cmd.contains(",DIRECT://$(hostname -i | cut -d' ' -f1):9095;"), "{cmd}");
         assert!(cmd.ends_with("exec /etc/kafka/docker/run"), "{cmd}");
+    }
+
+    #[test]
+    fn extra_listeners_are_advertised_at_their_own_ports() {
+        let extra = [ExtraListener { name: "ROUTE1".into(), port: 9096, advertised_port: 5555 }];
+        let cmd = start_command(Route::MappedPort, 4321, &extra).join(" ");
+        assert!(cmd.contains(",ROUTE1://0.0.0.0:9096 "), "{cmd}");
+        assert!(cmd.contains(",ROUTE1:PLAINTEXT "), "{cmd}");
+        assert!(cmd.contains("PLAINTEXT://127.0.0.1:4321,BROKER://localhost:9093,ROUTE1://127.0.0.1:5555;"), "{cmd}");
     }
 }

@@ -177,6 +177,17 @@ pub fn resolve_explained(kind: BrokerKind, connection: &ConnectionArgs) -> Resol
 /// Starts (or connects to) the backend and returns once it answers, within
 /// `connection.connect_timeout`. The `-X` settings go to every client of it.
 pub async fn open(kind: BrokerKind, connection: &ConnectionArgs) -> Result<Box<dyn Broker>, BrokerError> {
+    open_with_routes(kind, connection, 0).await
+}
+
+/// As [`open`], for the broker a suite's scenarios share: a single container
+/// broker gets `spare_routes` routes of their own to lend to network-fault
+/// scenarios ([`Broker::spare_route`]); other backends get none.
+pub async fn open_shared(kind: BrokerKind, connection: &ConnectionArgs, spare_routes: usize) -> Result<Box<dyn Broker>, BrokerError> {
+    open_with_routes(kind, connection, spare_routes).await
+}
+
+async fn open_with_routes(kind: BrokerKind, connection: &ConnectionArgs, spare_routes: usize) -> Result<Box<dyn Broker>, BrokerError> {
     if let Some(v) = &connection.kafka_version {
         super::image::use_version(v);
     }
@@ -187,7 +198,7 @@ pub async fn open(kind: BrokerKind, connection: &ConnectionArgs) -> Result<Box<d
             let bootstrap = connection.bootstrap.as_deref().ok_or_else(|| BrokerError::Config("--broker external needs --bootstrap HOST:PORT".into()))?;
             Box::new(ExternalBroker::new(bootstrap, settings.clone()))
         }
-        BrokerKind::Container => Box::new(ContainerBroker::single().await?),
+        BrokerKind::Container => Box::new(ContainerBroker::shared(spare_routes).await?),
         BrokerKind::Cluster => Box::new(ContainerBroker::cluster(CLUSTER_SIZE).await?),
         BrokerKind::Mock => Box::new(MockBroker::start(CLUSTER_SIZE)?),
         BrokerKind::Auto => unreachable!("resolve never returns Auto"),
@@ -242,6 +253,10 @@ impl Broker for Configured {
     }
     fn upstream_address(&self, id: i32) -> Option<String> {
         self.inner.upstream_address(id)
+    }
+    fn spare_route(&self) -> Option<Box<dyn Broker>> {
+        let route = self.inner.spare_route()?;
+        Some(Box::new(Configured { inner: route, settings: self.settings.clone() }))
     }
     async fn exit_report(&self, id: i32) -> Result<Option<super::ExitReport>, BrokerError> {
         self.inner.exit_report(id).await

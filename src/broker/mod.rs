@@ -26,6 +26,7 @@ pub mod profile;
 pub mod roles;
 mod orphans;
 mod ports;
+pub mod spare_route;
 
 use std::fmt;
 use std::time::Duration;
@@ -97,6 +98,12 @@ pub trait Broker: Send + Sync {
     /// `host:port` of broker `id` bypassing the fault proxy in front of it,
     /// for proofs that compare the two routes; `None` without a proxy.
     fn upstream_address(&self, _id: i32) -> Option<String> {
+        None
+    }
+    /// A route of its own to this broker for one scenario's network fault: a
+    /// listener advertised at a fault proxy no other client uses, returned
+    /// when dropped; `None` when this backend has none to spare.
+    fn spare_route(&self) -> Option<Box<dyn Broker>> {
         None
     }
     /// How a stopped broker exited, as seen from outside (exit code and

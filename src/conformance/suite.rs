@@ -159,13 +159,20 @@ impl ReportFiles {
     }
 }
 
+/// Routes of their own that the shared container broker can lend to the
+/// scenarios whose fault is the network in front of one broker (latency,
+/// bandwidth cap, reset storm: three), and one to spare. A scenario that finds
+/// none left gets a broker of its own.
+const SPARE_ROUTES: usize = 4;
+
 async fn run_backend(backend: BrokerKind, opts: &SuiteOptions) -> (BackendResult, Vec<ScenarioRecord>) {
     let started = Instant::now();
     let mut result = BackendResult::new(backend);
     let prepared = async {
         let filter = opts.tags.as_deref().map(str::parse::<TagOperation>).transpose().map_err(|e| format!("bad tag expression: {e}"))?;
         let files = ReportFiles::create(opts, backend)?;
-        let broker: Arc<dyn Broker> = Arc::from(factory::open(backend, &opts.connection).await.map_err(|e| e.to_string())?);
+        let opened = factory::open_shared(backend, &opts.connection, SPARE_ROUTES).await;
+        let broker: Arc<dyn Broker> = Arc::from(opened.map_err(|e| e.to_string())?);
         Ok::<_, String>((filter, files, broker))
     };
     let (filter, files, broker) = match prepared.await {

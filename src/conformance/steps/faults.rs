@@ -68,6 +68,27 @@ async fn advertised_at_fault_proxies(w: &mut DashWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A fault of the network in front of one broker (a fault proxy's toxic)
+/// breaks the route, not the broker: such a scenario borrows a route of its
+/// own to the shared broker, a listener advertised at a fault proxy no other
+/// scenario's clients use (`broker::spare_route`), instead of starting a JVM.
+/// Without one to spare (another backend, or all lent) it gets a broker of its own.
+#[given("the shared broker, reached through a fault proxy of its own")]
+async fn route_of_its_own(w: &mut DashWorld) -> anyhow::Result<()> {
+    anyhow::ensure!(w.own_broker.is_none(), "this scenario already has a broker of its own");
+    match w.env().broker.spare_route() {
+        Some(route) => {
+            w.notes.push(format!("route of its own: {}", route.describe()));
+            w.own_broker = Some(Arc::from(route));
+            Ok(())
+        }
+        None => {
+            w.notes.push("no route to spare on the shared broker".to_string());
+            own(w, false).await
+        }
+    }
+}
+
 #[when(expr = "steady traffic meets the fault {string}")]
 async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     traffic_at_rate_meets(w, 100, fault).await
