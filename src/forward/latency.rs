@@ -94,6 +94,8 @@ pub struct ForwardTotals {
     pub negative_latency: u64,
     pub skewed: u64,
     pub max_skew_ms: f64,
+    /// Clients closed as too slow (dropping records for the stall time without catching up).
+    pub evicted: u64,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +132,12 @@ impl ForwardStats {
 
     pub fn record_undecodable(&self) {
         self.totals.lock().unwrap_or_else(|p| p.into_inner()).undecodable += 1;
+        self.changed.notify_waiters();
+    }
+
+    /// A client closed as too slow.
+    pub fn record_evicted(&self) {
+        self.totals.lock().unwrap_or_else(|p| p.into_inner()).evicted += 1;
         self.changed.notify_waiters();
     }
 

@@ -158,6 +158,7 @@ async fn write_loop(
             Step::Evicted(reason) => {
                 // What is still queued is never sent: counted here, announced by `abandon`.
                 ctx.metrics.dropped.with_label_values(&["slow-client"]).inc_by(queue.queued() as u64);
+                ctx.stats.record_evicted();
                 return Some((CLOSE_TOO_SLOW, reason));
             }
             Step::Stopped => return Some((CLOSE_GOING_AWAY, "the forwarder is shutting down".into())),

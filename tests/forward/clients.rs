@@ -63,6 +63,12 @@ async fn a_stalled_client_is_disconnected_with_a_reason_while_others_get_everyth
     Reference.produce(rig.broker.clone(), &rig.topic, &plan, rig.metrics.clone()).await?;
     fast.wait_until(WAIT, "all 3000 frames", |r| r.frames.len() == 3000).await?;
     assert!(fast.snapshot().gaps().next().is_none(), "the fast client missed nothing");
+    // The forwarder gives up on a client once it has been dropping its records
+    // for the stall time without its queue emptying once. It reads again only
+    // after that: reading earlier could empty the queue and restart the clock
+    // (dropping began late when the socket buffers took most of the 6 MB; CI
+    // saw no close within 30 s).
+    rig.forwarder.wait_until(WAIT, |t| t.evicted == 1).await.map_err(|t| anyhow::anyhow!("no client evicted: {t:?}"))?;
     stalled.set_reading(true);
     stalled.wait_until(WAIT, "the close", |r| r.closed.is_some()).await?;
     let r = stalled.snapshot();
