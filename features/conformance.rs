@@ -162,6 +162,7 @@ async fn quietly_failing<T>(replicas: impl std::future::Future<Output = T>) -> T
 /// named step with the named error. Returns one outcome per declared catch.
 async fn run_replicas() -> Vec<ReplicaOutcome> {
     println!("\nbug replicas (each must fail where it says, for the reason it says):");
+    let started = std::time::Instant::now();
     let dir = report_dir().join("replicas");
     let (alone, together): (Vec<_>, Vec<_>) = replicas::all(&dir).into_iter().partition(|r| r.alone);
     let mut results = futures::future::join_all(together.into_iter().map(|r| run_replica(r, dir.clone()))).await;
@@ -173,6 +174,7 @@ async fn run_replicas() -> Vec<ReplicaOutcome> {
         lines.iter().for_each(|line| println!("{line}"));
         outcomes.extend(found);
     }
+    println!("  (the replicas ran in {:.1} s)", started.elapsed().as_secs_f64());
     outcomes
 }
 
