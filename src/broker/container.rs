@@ -337,7 +337,7 @@ fn cluster_node_env(id: i32, name: &str, advertised: u16, voters: &str, size: i3
 }
 
 /// A fault proxy in front of the broker that will listen on `host_port`.
-fn start_proxy(host_port: u16) -> Result<FaultProxy, BrokerError> {
+pub(super) fn start_proxy(host_port: u16) -> Result<FaultProxy, BrokerError> {
     FaultProxy::start(format!("127.0.0.1:{host_port}")).map_err(|e| BrokerError::Docker(format!("fault proxy for port {host_port}: {e}")))
 }
 

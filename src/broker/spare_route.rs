@@ -50,8 +50,7 @@ pub(super) fn reserve(count: usize) -> Result<Vec<SpareRoute>, BrokerError> {
     (0..count)
         .map(|i| {
             let host_port = ports::free_port().map_err(|e| BrokerError::Docker(format!("no free port: {e}")))?;
-            let proxy = FaultProxy::start(format!("127.0.0.1:{host_port}"))
-                .map_err(|e| BrokerError::Docker(format!("fault proxy for port {host_port}: {e}")))?;
+            let proxy = super::container::start_proxy(host_port)?;
             Ok(SpareRoute { name: format!("ROUTE{}", i + 1), container_port: FIRST_ROUTE_PORT + i as u16, host_port, proxy })
         })
         .collect()
