@@ -17,6 +17,8 @@ pub(super) struct Ledger {
     /// Sends reported delivered without an offset from the broker (`acks=0`):
     /// the broker confirmed nothing, so nothing proves they were stored.
     pub unconfirmed: u64,
+    /// The acknowledged sends the broker confirmed (with an offset), per session.
+    pub confirmed: BTreeMap<String, RangeSet>,
     pub unacked: u64,
     pub reads: BTreeMap<String, RangeSet>,
     pub received: u64,
@@ -77,6 +79,9 @@ impl Ledger {
         match sent.result {
             Ok(ack) => {
                 self.unconfirmed += u64::from(ack.offset < 0);
+                if ack.offset >= 0 {
+                    self.confirmed.entry(sent.session.clone()).or_default().insert(ack.sequence);
+                }
                 self.acked.entry(sent.session).or_default().insert(ack.sequence);
             }
             Err(e) => {
@@ -90,7 +95,12 @@ impl Ledger {
 
     /// Whether everything acknowledged has been read.
     pub fn all_acked_read(&self) -> bool {
-        self.acked.iter().all(|(s, acked)| self.reads.get(s).is_some_and(|r| acked.difference(r).is_empty()))
+        all_read(&self.acked, &self.reads)
+    }
+
+    /// Whether everything the broker confirmed (with an offset) has been read.
+    pub fn all_confirmed_read(&self) -> bool {
+        all_read(&self.confirmed, &self.reads)
     }
 
     /// Acknowledged and never read, per session.
@@ -102,6 +112,10 @@ impl Ledger {
             .filter(|(_, lost)| !lost.is_empty())
             .collect()
     }
+}
+
+fn all_read(wanted: &BTreeMap<String, RangeSet>, reads: &BTreeMap<String, RangeSet>) -> bool {
+    wanted.iter().all(|(s, w)| reads.get(s).is_some_and(|r| w.difference(r).is_empty()))
 }
 
 /// The ledger, also after a task panicked while holding it: what it had
@@ -166,6 +180,14 @@ mod tests {
             assert_eq!((books.acked_total(), books.acked_in("a"), books.unconfirmed), (5, 3, 1));
             assert!(!books.all_acked_read());
         }
+        record(&l, vec![read("a", 1), read("a", 2), read("a", 3), read("c", 1)]);
+        assert!(lock(&l).all_confirmed_read() && !lock(&l).all_acked_read(), "b 1 was never confirmed, nor read");
+        let l = Mutex::new(Ledger::default());
+        for seq in 1..=3 {
+            lock(&l).sent(sent("a", seq, seq as i64));
+        }
+        lock(&l).sent(sent("b", 1, -1));
+        lock(&l).sent(sent("c", 1, 0));
         assert_eq!(record(&l, vec![read("a", 1), read("a", 2), read("a", 2), read("b", 1), read("c", 1)]), 5);
         {
             let books = lock(&l);

@@ -154,11 +154,74 @@ async fn follow_schedule(
     out
 }
 
+/// Once everything the broker confirmed has been read, how long the drain
+/// still waits for sends acknowledged without an offset (`acks=0`) after the
+/// last read: nothing says the broker ever stored them. Longer than a stalled
+/// consumer takes to be rebuilt (10 s of silence, `pipeline::stall`), so a
+/// consumer that is merely stuck is not mistaken for one that read everything.
+const UNCONFIRMED_QUIET: Duration = Duration::from_secs(15);
+
 /// Waits until every acknowledged message was read, or the drain timeout.
+/// Sends acknowledged without the broker confirming them are waited for only
+/// while reads still come in ([`UNCONFIRMED_QUIET`]): an `acks=0` run that
+/// lost some would otherwise wait out the whole timeout (83 s in CI for the
+/// fire-and-forget replica); it is still read as far as the broker has it.
 async fn drain(ledger: &Mutex<Ledger>, timeout: Duration) {
+    use tokio::time::Instant;
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
-    while !lock(ledger).all_acked_read() && start.elapsed() <= timeout {
+    let (mut received, mut last_read) = (lock(ledger).received, Instant::now());
+    while start.elapsed() <= timeout {
+        let (all_read, confirmed_read, now_received) = {
+            let l = lock(ledger);
+            (l.all_acked_read(), l.all_confirmed_read(), l.received)
+        };
+        if all_read || (confirmed_read && last_read.elapsed() >= UNCONFIRMED_QUIET) {
+            return;
+        }
+        if now_received != received {
+            (received, last_read) = (now_received, Instant::now());
+        }
         tick.tick().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::FrameFormat;
+    use crate::pipeline::producer::Ack;
+    use crate::pipeline::traffic::Sent;
+
+    fn acked(l: &Mutex<Ledger>, session: &str, offset: i64) {
+        let now = std::time::Instant::now();
+        let ack = Ack { sequence: 1, partition: 0, offset, format: FrameFormat::Raw, raw_len: 1, wire_len: 2 };
+        lock(l).sent(Sent { sequence: 1, session: session.into(), intended: now, handed_over: now, answered: now, result: Ok(ack) });
+    }
+
+    /// How long `drain` waits, in tokio's paused time, with `timeout` 60 s.
+    async fn drain_time(l: &Mutex<Ledger>) -> Duration {
+        let start = tokio::time::Instant::now();
+        drain(l, Duration::from_secs(60)).await;
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_send_acknowledged_without_an_offset_is_not_waited_for_past_the_quiet_time() {
+        let l = Mutex::new(Ledger::default());
+        acked(&l, "confirmed", 7);
+        acked(&l, "acks0", -1);
+        lock(&l).reads.entry("confirmed".into()).or_default().insert(1);
+        let waited = drain_time(&l).await;
+        assert!(waited >= UNCONFIRMED_QUIET && waited < UNCONFIRMED_QUIET + Duration::from_secs(1), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_confirmed_send_not_yet_read_is_waited_for_until_the_timeout() {
+        let l = Mutex::new(Ledger::default());
+        acked(&l, "confirmed", 7);
+        acked(&l, "acks0", -1);
+        let waited = drain_time(&l).await;
+        assert!(waited >= Duration::from_secs(60), "{waited:?}");
     }
 }
