@@ -80,6 +80,11 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
         lock(&ledger).errors.push("producer-crash: no send of the session was acknowledged before the end of the run, so it never crashed".into());
     }
     traffic.drain(&mut done).await;
+    let unacked = lock(&ledger).unacked;
+    if unacked > 0 {
+        // Once per run: for a run whose sends timed out, what the client was waiting for.
+        tracing::warn!(topic = %topic, "fault run: {unacked} sends not acknowledged; the producer's client at the end: {}", producer.client_state());
+    }
     let _ = producer.flush(Duration::from_secs(30)).await;
     lock(&ledger).producer_retries += producer.request_retries();
     DashProducer::close_shared(producer).await;

@@ -227,6 +227,11 @@ impl DashProducer {
         self.watch.retries()
     }
 
+    /// Where the client's messages are, in one line, as of its last statistics (every 100 ms).
+    pub fn client_state(&self) -> String {
+        self.watch.client_state()
+    }
+
     /// This run's session id (new on every start).
     pub fn session(&self) -> &str {
         &self.session
