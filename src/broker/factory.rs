@@ -177,17 +177,13 @@ pub fn resolve_explained(kind: BrokerKind, connection: &ConnectionArgs) -> Resol
 /// Starts (or connects to) the backend and returns once it answers, within
 /// `connection.connect_timeout`. The `-X` settings go to every client of it.
 pub async fn open(kind: BrokerKind, connection: &ConnectionArgs) -> Result<Box<dyn Broker>, BrokerError> {
-    open_with_routes(kind, connection, 0).await
+    open_shared(kind, connection, 0).await
 }
 
 /// As [`open`], for the broker a suite's scenarios share: a single container
 /// broker gets `spare_routes` routes of their own to lend to network-fault
 /// scenarios ([`Broker::spare_route`]); other backends get none.
 pub async fn open_shared(kind: BrokerKind, connection: &ConnectionArgs, spare_routes: usize) -> Result<Box<dyn Broker>, BrokerError> {
-    open_with_routes(kind, connection, spare_routes).await
-}
-
-async fn open_with_routes(kind: BrokerKind, connection: &ConnectionArgs, spare_routes: usize) -> Result<Box<dyn Broker>, BrokerError> {
     if let Some(v) = &connection.kafka_version {
         super::image::use_version(v);
     }
