@@ -132,8 +132,13 @@ async fn a_reset_at_once_cuts_idle_connections_and_refuses_new_ones() {
     let mut buf = [0u8; 1];
     let idle = tokio::time::timeout(Duration::from_secs(2), client.read(&mut buf)).await.expect("the idle connection is cut at once");
     assert!(idle.as_ref().map(|n| *n == 0).unwrap_or_else(is_reset), "{idle:?}");
-    let mut fresh = TcpStream::connect(proxy.address()).await.unwrap();
-    let e = round_trip(&mut fresh, b"x").await.expect_err("a new connection is reset");
+    // The reset can beat the client's own view of the handshake: then the
+    // connect itself reports it (seen in about half the runs of the whole
+    // unit suite on 2 cores).
+    let e = match TcpStream::connect(proxy.address()).await {
+        Ok(mut fresh) => round_trip(&mut fresh, b"x").await.expect_err("a new connection is reset"),
+        Err(e) => e,
+    };
     assert!(is_reset(&e), "{e}");
 }
 
