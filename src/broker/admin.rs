@@ -62,7 +62,9 @@ pub async fn wait_for_brokers(config: &ClientConfig, brokers: usize, deadline: D
     let start = Instant::now();
     let mut last = String::from("no answer yet");
     while start.elapsed() < deadline {
-        match metadata(config, None, Duration::from_secs(3)).await {
+        // Never asks past the deadline: a silence proof waits exactly that long.
+        let attempt = deadline.saturating_sub(start.elapsed()).min(Duration::from_secs(3));
+        match metadata(config, None, attempt).await {
             Ok(md) if md.brokers().len() >= brokers => return Ok(()),
             Ok(md) => last = format!("{} of {brokers} brokers in metadata", md.brokers().len()),
             Err(e) => last = e.to_string(),
@@ -157,4 +159,24 @@ async fn offsets_answer(config: &ClientConfig, topic: &str, partitions: i32) -> 
     })
     .await
     .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A silence proof waits as long as it says: a broker that accepts the
+    /// connection and never answers is given `deadline`, not the 3 s a
+    /// single metadata request may take.
+    #[tokio::test]
+    async fn waiting_for_a_silent_broker_ends_at_the_deadline() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap(); // never accepts: the kernel queues the connection
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", silent.local_addr().unwrap().to_string());
+        let start = Instant::now();
+        let outcome = wait_for_brokers(&config, 1, Duration::from_secs(1)).await;
+        let took = start.elapsed();
+        assert!(outcome.is_err(), "a broker that never answers was found");
+        assert!(took < Duration::from_millis(2500), "waited {took:?} for a 1 s deadline");
+    }
 }

@@ -34,7 +34,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/features"))]
     features: PathBuf,
     /// Scenarios run at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = dashstream::conformance::suite::DEFAULT_CONCURRENCY)]
     concurrency: usize,
     /// Library and librdkafka log lines on the console too (they always go to
     /// dashstream.log in the report folder); RUST_LOG does the same with its filter.

@@ -17,10 +17,17 @@ use crate::broker::{factory, Broker, BrokerKind, ConnectionArgs};
 use crate::faults::inject::Injector;
 
 use super::evidence::{self, ScenarioRecord};
+use super::order::FaultsFirst;
 use super::outcomes;
 use super::report::{self, history, ReportInput};
 use super::pipeline::Pipeline;
 use super::world::{DashWorld, SuiteEnv};
+
+/// Scenarios run at once. The mock cluster's run waits more than it computes:
+/// with 8 slots its last short scenarios started 10.5 s in, behind the fault
+/// scenarios, and the run took 11.5 to 14 s; with 16, 7.9 to 9.6 s (2026-12-07).
+/// The container run is bound by CPU and took 83 s with 16, 87 s with 8 (2026-11-29).
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Called with each scenario's record as it finishes.
 pub type OnScenario = Arc<dyn Fn(&ScenarioRecord) + Send + Sync>;
@@ -284,7 +291,8 @@ async fn run_cucumber(
     let backend = env.backend;
     let names = opts.scenarios.clone();
     let on_scenario = opts.on_scenario.clone();
-    let writer = DashWorld::cucumber()
+    let writer = DashWorld::cucumber::<PathBuf>()
+        .with_parser::<_, PathBuf>(FaultsFirst)
         .max_concurrent_scenarios(opts.concurrency)
         .fail_on_skipped()
         .before(move |_, _, _, w| {

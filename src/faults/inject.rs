@@ -144,8 +144,8 @@ async fn steps_of(fault: Fault, broker: &dyn Broker, topic: &str) -> Result<Opti
         }
         Fault::MockRetriableErrors => {
             let retriable = [RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS];
-            let errors = retriable.into_iter().cycle().take(20).collect();
-            Steps { target: None, inject: vec![A::RequestErrors { api: RDKafkaApiKey::Produce, errors }], heal: vec![], effect: "20 produce requests answered with retriable errors".into() }
+            let errors = retriable.into_iter().cycle().take(10).collect();
+            Steps { target: None, inject: vec![A::RequestErrors { api: RDKafkaApiKey::Produce, errors }], heal: vec![], effect: "10 produce requests answered with retriable errors".into() }
         }
         Fault::MockFatalErrors => {
             let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 3];

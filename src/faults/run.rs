@@ -115,7 +115,9 @@ async fn follow_schedule(
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     while Instant::now() < t0 + opts.duration || !active.is_empty() {
         tick.tick().await;
-        if let Some(s) = pending.first().copied().filter(|s| t0 + s.at <= Instant::now()) {
+        // A fault meets traffic that flows: it waits for the first acknowledgement.
+        let flowing = || lock(ledger).acked_total() > 0;
+        if let Some(s) = pending.first().copied().filter(|s| t0 + s.at <= Instant::now() && flowing()) {
             pending.remove(0);
             match s.fault {
                 Fault::ProducerCrash => drop(clients.producer_crash.send(())),
@@ -123,7 +125,9 @@ async fn follow_schedule(
                 fault => match (t0.elapsed(), inject::inject(fault, broker.as_ref(), topic, opts.injector.as_ref()).await) {
                     (at, Ok(inj)) => {
                         out.faults.push((at, format!("{fault}: {} (took {:.1}s to inject and check)", inj.effect, (t0.elapsed() - at).as_secs_f64())));
-                        active.push((t0 + at, Instant::now() + s.hold, inj));
+                        // The hold counts from the strike, its proof included
+                        // (`Scheduled`: heal `hold` after the injection).
+                        active.push((t0 + at, t0 + at + s.hold, inj));
                     }
                     (_, Err(e)) => out.failures.push(format!("{fault}: {e}")),
                 },
@@ -151,6 +155,8 @@ async fn follow_schedule(
             ));
         }
     }
+    let why = if lock(ledger).acked_total() == 0 { "no send was acknowledged before the traffic ended" } else { "the traffic ended first" };
+    out.failures.extend(pending.iter().map(|s| format!("{}: due {:.1}s in, never struck: {why}", s.fault, s.at.as_secs_f64())));
     out
 }
 

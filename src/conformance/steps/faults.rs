@@ -94,13 +94,14 @@ async fn traffic_meets(w: &mut DashWorld, fault: String) -> anyhow::Result<()> {
     traffic_at_rate_meets(w, 100, fault).await
 }
 
-/// When a fault strikes in a run of steady traffic, how long it holds (unless
-/// the fault fixes its own time), and how long calm traffic goes on after it
-/// heals; a client crash holds nothing, so its run is `at + calm`. The mock
-/// cluster answers in microseconds, so its fault strikes 2 s in and its calm
-/// lasts 2 s (the drain still waits for every acknowledged message); a real
-/// broker gets 4 s before and after. The hold stays 4 s everywhere: proving a
-/// broker silent takes 3 s (`faults::proof`).
+/// When a fault strikes in a run of steady traffic (and not before the first
+/// acknowledgement), how long it holds from the strike, its proof included
+/// (unless the fault fixes its own time), and how long calm traffic goes on
+/// after it heals; a client crash holds nothing, so its run is `at + calm`.
+/// The mock cluster answers in microseconds and proves a broker silent in
+/// 1 s (`faults::proof`), so its fault strikes 1 s in and holds 2 s, with 1 s
+/// of calm (the drain still waits for every acknowledged message); a real
+/// broker, whose silence takes 3 s to prove, gets 4 s each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FaultWindow {
     at: Duration,
@@ -112,7 +113,7 @@ impl FaultWindow {
     fn for_backend(backend: BrokerKind) -> Self {
         let secs = Duration::from_secs;
         match backend {
-            BrokerKind::Mock => Self { at: secs(2), hold: secs(4), calm: secs(2) },
+            BrokerKind::Mock => Self { at: secs(1), hold: secs(2), calm: secs(1) },
             _ => Self { at: secs(4), hold: secs(4), calm: secs(4) },
         }
     }
