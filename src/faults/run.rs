@@ -75,8 +75,11 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
     Ok(v)
 }
 
-/// Starts the consumer, waits until it holds its partitions (a slow group join
-/// on a loaded machine must not eat into the schedule), then the producer.
+/// Starts the consumer and waits until it holds its partitions, then the
+/// producer and waits until it is connected (its idempotent producer id
+/// included), then starts the traffic: a slow group join or producer id on a
+/// loaded machine must not eat into the schedule (a mock fault due 1 s in
+/// struck 2.7 s in, waiting for the first acknowledgement, in one CI run).
 async fn start_clients(shared: Shared, opts: &RunOptions) -> Result<Clients, PipelineError> {
     let (consumer_crash, consumer_crashes) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
@@ -88,10 +91,18 @@ async fn start_clients(shared: Shared, opts: &RunOptions) -> Result<Clients, Pip
         let why = consumer.await.expect("consumer task panicked").err();
         return Err(why.unwrap_or_else(|| PipelineError::Unreachable("the fault run's consumer stopped before it was assigned".into())));
     }
-    let t0 = Instant::now();
-    lock(&shared.ledger).timeline.start(t0);
     let (producer_crash, producer_crashes) = mpsc::unbounded_channel();
-    let producer = tokio::spawn(workload::produce(shared, opts.clone(), producer_crashes, t0, t0 + opts.duration));
+    let ((ready_tx, ready_rx), (go_tx, go_rx)) = (oneshot::channel(), oneshot::channel());
+    let ledger = shared.ledger.clone();
+    let producer = tokio::spawn(workload::produce(shared, opts.clone(), producer_crashes, workload::Start { ready: ready_tx, go: go_rx }));
+    if ready_rx.await.is_err() {
+        let _ = stop.send(true);
+        let why = producer.await.expect("producer task panicked").err();
+        return Err(why.unwrap_or_else(|| PipelineError::Unreachable("the fault run's producer stopped before it connected".into())));
+    }
+    let t0 = Instant::now();
+    lock(&ledger).timeline.start(t0);
+    let _ = go_tx.send(t0);
     Ok(Clients { t0, producer_crash, consumer_crash, stop, producer, consumer })
 }
 

@@ -30,10 +30,17 @@ pub(super) struct Shared {
 /// A crash request for one of the clients.
 pub(super) type CrashRequests = mpsc::UnboundedReceiver<()>;
 
-/// Steady traffic from `t0` to `until`; a crash request is carried out once the
+/// How the producer task starts: it says when its client is connected, then
+/// waits for the start of the traffic (`t0`).
+pub(super) struct Start {
+    pub ready: oneshot::Sender<()>,
+    pub go: oneshot::Receiver<Instant>,
+}
+
+/// Steady traffic from `t0` for the run's duration; a crash request is carried out once the
 /// current session has acknowledged sends, right after a send was handed to the
 /// client, so a crash always cuts a send short and always leaves two sessions.
-pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: CrashRequests, t0: Instant, until: Instant) -> Result<(), PipelineError> {
+pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: CrashRequests, start: Start) -> Result<(), PipelineError> {
     let Shared { broker, topic, metrics, ledger } = shared;
     let mut client = broker.client_config();
     for (k, v) in &opts.producer_overrides {
@@ -49,6 +56,10 @@ pub(super) async fn produce(shared: Shared, opts: RunOptions, mut crashes: Crash
     };
     let mut incarnation = 1;
     let mut producer = new_producer(incarnation)?;
+    producer.connect(Duration::from_secs(30)).await?;
+    let _ = start.ready.send(());
+    let Ok(t0) = start.go.await else { return Ok(()) };
+    let until = t0 + opts.duration;
     let mut traffic = Traffic::starting_at(t0, opts.rate.max(1.0), usize::MAX);
     let mut done = |sent: Sent| lock(&ledger).sent(sent);
     let mut crash_pending = false;
