@@ -33,7 +33,7 @@ Feature: Latency is never negative, even when clocks disagree
   # produce requests of a new broker are slow (p99 up to 108 ms on 3.9.1).
   @serial
   Scenario: Latency is low against a local broker
-    Given the broker has stored 200 warm-up messages on a topic of their own
+    Given the broker has stored 500 warm-up messages on a topic of their own
     When a producer with the latency profile sends 500 messages of 600 bytes at 500 per second
     And the consumer has caught up
     Then no latency is negative
