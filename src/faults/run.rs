@@ -50,8 +50,8 @@ pub async fn run(broker: Arc<dyn Broker>, opts: &RunOptions, progress: &(dyn Fn(
         return Err(PipelineError::Unreachable(format!("{} cannot run on the {} backend", s.fault, broker.kind())));
     }
     let topic = format!("fault-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    broker.create_topic(&topic, 3).await?;
-    broker.create_topic(&format!("{topic}.dlq"), 1).await?;
+    let dlq = format!("{topic}.dlq");
+    tokio::try_join!(broker.create_topic(&topic, 3), broker.create_topic(&dlq, 1))?;
     let shared = Shared { broker: broker.clone(), topic: topic.clone(), metrics: Metrics::new(), ledger: Arc::default() };
     let ledger = shared.ledger.clone();
     let clients = start_clients(shared, opts).await?;

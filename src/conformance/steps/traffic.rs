@@ -20,8 +20,8 @@ async fn fresh_topic(w: &mut DashWorld) -> anyhow::Result<()> {
     w.topic = unique("scenario");
     w.group = unique("group");
     let broker = w.broker();
-    broker.create_topic(&w.topic, 3).await?;
-    broker.create_topic(&format!("{}.dlq", w.topic), 1).await?;
+    let dlq = format!("{}.dlq", w.topic);
+    tokio::try_join!(broker.create_topic(&w.topic, 3), broker.create_topic(&dlq, 1))?;
     let pipeline = w.env().pipeline.clone();
     w.consumer = Some(pipeline.start_consumer(broker, &w.topic, &w.group, w.metrics.clone()).await?);
     Ok(())
