@@ -12,7 +12,6 @@ pub mod evidence;
 pub mod fake_docker;
 pub mod hygiene;
 pub mod live;
-pub mod order;
 pub mod outcomes;
 pub mod pipeline;
 pub mod reference;

@@ -17,7 +17,6 @@ use crate::broker::{factory, Broker, BrokerKind, ConnectionArgs};
 use crate::faults::inject::Injector;
 
 use super::evidence::{self, ScenarioRecord};
-use super::order::FaultsFirst;
 use super::outcomes;
 use super::report::{self, history, ReportInput};
 use super::pipeline::Pipeline;
@@ -291,8 +290,7 @@ async fn run_cucumber(
     let backend = env.backend;
     let names = opts.scenarios.clone();
     let on_scenario = opts.on_scenario.clone();
-    let writer = DashWorld::cucumber::<PathBuf>()
-        .with_parser::<_, PathBuf>(FaultsFirst)
+    let writer = DashWorld::cucumber()
         .max_concurrent_scenarios(opts.concurrency)
         .fail_on_skipped()
         .before(move |_, _, _, w| {
